@@ -1,0 +1,106 @@
+// Linear-to-physical translation for one vCPU: a software TLB caching host pointers, the page
+// walker (32-bit, PAE, 4-level) and byte-granular slow paths for page-crossing and MMIO accesses.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <cstring>
+
+#include "cpu/state/cpu_state.h"
+#include "mem/guest_memory.h"
+
+namespace vx86::cpu {
+
+enum class Access : uint8_t { Read = 0, Write = 1, Exec = 2 };
+
+// Who performs an access: the current privilege level, or the CPU itself touching system
+// structures (GDT, IDT, TSS), which always counts as supervisor (APM Vol 2, 5.6.1).
+enum class Priv : uint8_t { Current, Supervisor };
+
+struct TlbEntry {
+    uint64_t tag = ~uint64_t{0};  // linear page | 1 when filled for a CPL-3 access
+    uintptr_t addend = 0;         // host address = linear address + addend
+    uint64_t gpa_page = 0;        // physical page; bit 0 = global
+};
+
+class Mmu {
+public:
+    static constexpr unsigned kTlbSize = 1024;
+
+    Mmu(CpuState& s, mem::GuestMemory& m) : m_s(s), m_mem(m) {}
+
+    // Data accesses at linear address `la` (segmentation already applied). On failure s.fault holds
+    // the #PF (or #GP for non-canonical addresses) and nothing was written.
+    template <typename T>
+    bool read(uint64_t la, T& out, Priv p = Priv::Current) {
+        const TlbEntry& e = m_read[index(la)];
+        if (e.tag == tag(la, p) && base::page_offset(la) <= base::kPageSize - sizeof(T)) [[likely]] {
+            std::memcpy(&out, reinterpret_cast<const void*>(la + e.addend), sizeof(T));
+            return true;
+        }
+        return read_slow(la, &out, sizeof(T), p);
+    }
+
+    template <typename T>
+    bool write(uint64_t la, T v, Priv p = Priv::Current) {
+        const TlbEntry& e = m_write[index(la)];
+        if (e.tag == tag(la, p) && base::page_offset(la) <= base::kPageSize - sizeof(T)) [[likely]] {
+            std::memcpy(reinterpret_cast<void*>(la + e.addend), &v, sizeof(T));
+            return true;
+        }
+        return write_slow(la, &v, sizeof(T), p);
+    }
+
+    bool read_slow(uint64_t la, void* out, unsigned n, Priv p);
+    bool write_slow(uint64_t la, const void* in, unsigned n, Priv p);
+
+    // Check that `n` bytes at `la` are writable without writing them (for read-modify-write
+    // instructions that must fault before any side effect).
+    bool probe_write(uint64_t la, unsigned n, Priv p = Priv::Current);
+
+    // Instruction fetch: translate `la` for execution; returns the host pointer of the page's bytes
+    // from `la` to the end of its page (nullptr for MMIO-backed code) and the physical address.
+    bool translate_fetch(uint64_t la, uint64_t& gpa, const uint8_t*& host);
+
+    // Page walk. Sets s.fault on failure. `gpa` receives the physical address.
+    bool translate(uint64_t la, Access a, Priv p, uint64_t& gpa);
+
+    void flush();                   // everything (CR3 write with CR4.PGE=0, CR0/CR4 paging bits)
+    void flush_nonglobal();         // MOV CR3 with CR4.PGE=1 (APM Vol 2, 5.5.2)
+    void invlpg(uint64_t la);       // one page, global or not
+    void drop_writes_to(uint64_t gpa_page);  // a page now holds decoded code
+
+    // Address space that physical accesses use: 1 while in SMM.
+    unsigned address_space() const { return m_as; }
+    void set_address_space(unsigned as) {
+        if (as != m_as) {
+            m_as = as;
+            flush();
+        }
+    }
+    mem::GuestMemory& memory() { return m_mem; }
+
+    // Physical accesses in the current address space (used by page walks and system code).
+    bool phys_read(uint64_t gpa, void* out, unsigned n);
+    bool phys_write(uint64_t gpa, const void* in, unsigned n);
+
+    uint64_t seen_map_epoch = 0;
+
+private:
+    static unsigned index(uint64_t la) { return (la >> 12) & (kTlbSize - 1); }
+    uint64_t tag(uint64_t la, Priv p) const {
+        return base::page_base(la) | (p == Priv::Current && m_s.cpl == 3 ? 1 : 0);
+    }
+    bool access_slow(uint64_t la, void* buf, unsigned n, Access a, Priv p);
+    bool fill(uint64_t la, Access a, Priv p, uint64_t& gpa);
+    bool walk(uint64_t la, Access a, bool user, uint64_t& gpa, bool& writable_cached, bool& global);
+    void raise_pf(uint64_t la, uint32_t err);
+    void raise_gp_noncanonical(Priv p);
+
+    CpuState& m_s;
+    mem::GuestMemory& m_mem;
+    unsigned m_as = 0;
+    std::array<TlbEntry, kTlbSize> m_read{}, m_write{}, m_exec{};
+};
+
+}  // namespace vx86::cpu

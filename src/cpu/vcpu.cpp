@@ -1,0 +1,267 @@
+// The fetch-execute loop: between blocks it delivers pending events and honours exits; inside a
+// block it calls each instruction's bound handler with no decoding, lookups or allocation.
+#include "cpu/vcpu.h"
+
+#include <algorithm>
+#include <cstring>
+
+#include "arch/vectors.h"
+#include "cpu/event/delivery.h"
+#include "cpu/exec/dispatch.h"
+#include "cpu/exec/families.h"
+
+namespace vx86::cpu {
+
+using namespace arch;
+
+Vcpu::Vcpu(mem::GuestMemory& memory, bus::PioBus& pio, CpuidModel model)
+    : m_model(std::move(model)), m_cpu(memory, pio, m_model) {
+    m_decoder.configure(m_model.has("abm"), m_model.has("bmi1"));
+    reset();
+}
+
+void Vcpu::reset() {
+    m_cpu.s.reset();
+    m_cpu.s.gpr[RDX] = m_model.query(1, 0).eax;
+    m_cpu.mmu.set_address_space(0);
+    state_changed();
+}
+
+void Vcpu::state_changed() {
+    m_cpu.s.update_mode();
+    m_cpu.mmu.flush();
+    m_cache.flush();
+}
+
+void Vcpu::request_exit(ExitReason reason, uint32_t code) {
+    m_cpu.requested_exit = reason;
+    m_cpu.requested_code = code;
+    m_cpu.s.block_break = true;
+}
+
+void Vcpu::complete_io_in(uint32_t value) {
+    if (!m_cpu.pio_in_pending) return;
+    m_cpu.pio_in_pending = false;
+    switch (m_cpu.exit.io.size) {
+        case 1: m_cpu.s.gpr[RAX] = (m_cpu.s.gpr[RAX] & ~uint64_t{0xff}) | (value & 0xff); break;
+        case 2: m_cpu.s.gpr[RAX] = (m_cpu.s.gpr[RAX] & ~uint64_t{0xffff}) | (value & 0xffff); break;
+        default: m_cpu.s.gpr[RAX] = value; break;
+    }
+}
+
+Vcpu::Step Vcpu::deliver(const Event& ev) {
+    if (deliver_event(m_cpu.s, m_cpu.mmu, ev) == DeliveryResult::TripleFault) {
+        m_cpu.exit.reason = ExitReason::Shutdown;
+        return Step::Exit;
+    }
+    return Step::Continue;
+}
+
+Vcpu::Step Vcpu::deliver_pending() {
+    CpuState& s = m_cpu.s;
+    if (s.nmi_pending && !s.nmi_blocked && !(s.interrupt_shadow & Shadow::MOV_SS)) {
+        s.nmi_pending = false;
+        return deliver(Event{static_cast<uint8_t>(Vector::NMI), EventType::Nmi, false, 0, 0, s.rip()});
+    }
+    if ((s.rflags & Rflags::IF) && !s.interrupt_shadow && m_intc && m_intc->has_interrupt()) {
+        const uint8_t v = m_intc->acknowledge();
+        return deliver(Event{v, EventType::External, false, 0, 0, s.rip()});
+    }
+    return Step::Continue;
+}
+
+void Vcpu::emit_fault_insn(Block& b, Handler h) {
+    Insn& in = b.insns[b.n++];
+    in = Insn{};
+    in.fn = h;
+    in.inner = h;
+    in.len = 0;
+    in.meta = InsnMeta::ENDS_BLOCK;
+}
+
+// Decodes straight-line code starting at the current RIP from `avail` bytes at `host`.
+// Returns false when the first instruction runs past those bytes (a page-crossing instruction).
+bool Vcpu::build_block(Block& b, uint64_t gpa, const uint8_t* host, unsigned avail, bool cacheable) {
+    CpuState& s = m_cpu.s;
+    b.n = 0;
+    b.code_size = s.code_size;
+    uint64_t rip = s.rip();
+    unsigned off = 0;
+    ZydisDecodedInstruction zi;
+    ZydisDecodedOperand zo[ZYDIS_MAX_OPERAND_COUNT];
+    while (b.n < Block::kMaxInsns && off < avail) {
+        if (s.mode != CpuMode::Long64 && rip > s.seg[CS].limit) {
+            emit_fault_insn(b, &exec_gp0);
+            break;
+        }
+        Insn& in = b.insns[b.n];
+        const DecodeResult r = m_decoder.decode(host + off, avail - off, s.code_size, in, zi, zo);
+        if (r == DecodeResult::NeedMoreBytes) {
+            if (b.n == 0 && !cacheable) {
+                emit_fault_insn(b, &exec_gp0);  // cannot happen with a full 15-byte window
+                break;
+            }
+            if (b.n == 0) return false;
+            break;
+        }
+        if (r != DecodeResult::Ok) {
+            emit_fault_insn(b, r == DecodeResult::TooLong ? &exec_gp0 : &exec_ud);
+            break;
+        }
+        if (s.mode != CpuMode::Long64 && rip + in.len - 1 > s.seg[CS].limit) {
+            emit_fault_insn(b, &exec_gp0);
+            break;
+        }
+        bind(in);
+        ++b.n;
+        off += in.len;
+        rip += in.len;
+        if (in.meta & InsnMeta::ENDS_BLOCK) break;
+    }
+    if (cacheable) {
+        mem::MemSlot* slot = m_cpu.mmu.memory().find(m_cpu.mmu.address_space(), gpa);
+        const uint64_t pi = slot->page_index(gpa);
+        slot->page_has_code[pi] = 1;
+        b.gen_ptr = &slot->page_gen[pi];
+        b.gen = slot->page_gen[pi];
+        b.gpa = gpa;
+        m_cpu.mmu.drop_writes_to(base::page_base(gpa));
+    }
+    return true;
+}
+
+Block* Vcpu::fetch_block(Block& scratch) {
+    CpuState& s = m_cpu.s;
+    if (s.mode != CpuMode::Long64 && s.rip() > s.seg[CS].limit) {
+        s.fault = Fault{static_cast<uint8_t>(Vector::GP), true, 0, 0};
+        return nullptr;
+    }
+    const uint64_t la = (s.segc[CS].base + s.rip()) & s.la_mask;
+    uint64_t gpa;
+    const uint8_t* host;
+    if (!m_cpu.mmu.translate_fetch(la, gpa, host)) return nullptr;
+    if (host) {
+        if (Block* b = m_cache.lookup(gpa, s.code_size)) return b;
+        const unsigned avail = static_cast<unsigned>(base::kPageSize - base::page_offset(gpa));
+        Block& b = m_cache.slot(gpa);
+        if (build_block(b, gpa, host, avail, true)) return &b;
+        b.gpa = ~uint64_t{0};
+    }
+    // Page-crossing instruction or code outside RAM: decode one uncached instruction from a
+    // 15-byte window assembled through the MMU (a fault on the second page is a real #PF).
+    uint8_t buf[ZYDIS_MAX_INSTRUCTION_LENGTH];
+    unsigned have = 0;
+    uint64_t cur = la;
+    while (have < sizeof buf) {
+        uint64_t g;
+        const uint8_t* h;
+        if (!m_cpu.mmu.translate_fetch(cur, g, h)) {
+            if (have == 0) return nullptr;
+            // Decode what we have; only an instruction that needs these bytes faults.
+            Insn probe;
+            ZydisDecodedInstruction zi;
+            ZydisDecodedOperand zo[ZYDIS_MAX_OPERAND_COUNT];
+            if (m_decoder.decode(buf, have, s.code_size, probe, zi, zo) == DecodeResult::NeedMoreBytes)
+                return nullptr;
+            break;
+        }
+        const unsigned chunk = std::min<unsigned>(sizeof buf - have,
+                                                  static_cast<unsigned>(base::kPageSize - base::page_offset(cur)));
+        if (!m_cpu.mmu.phys_read(g, buf + have, chunk)) {
+            // Open bus reads as 0xff; continue decoding what the bus returned.
+        }
+        have += chunk;
+        cur = (cur + chunk) & s.la_mask;
+    }
+    build_block(scratch, gpa, buf, have, false);
+    scratch.n = std::min<uint8_t>(scratch.n, 1);
+    scratch.gpa = ~uint64_t{0};
+    return &scratch;
+}
+
+Vcpu::Step Vcpu::execute(Block& b, uint64_t budget, uint64_t& retired) {
+    Cpu& c = m_cpu;
+    CpuState& s = c.s;
+    const uint8_t shadow_before = s.interrupt_shadow;
+    const bool tf = s.rflags & Rflags::TF;
+    uint64_t n = std::min<uint64_t>(b.n, budget);
+    if (shadow_before || tf) n = std::min<uint64_t>(n, 1);
+    retired = 0;
+    Step step = Step::Continue;
+    bool faulted = false;
+    for (uint64_t i = 0; i < n; ++i) {
+        const Insn& in = b.insns[i];
+        const uint64_t start = s.rip();
+        s.rip() = start + in.len;
+        const ExecStatus st = in.fn(c, in);
+        if (st == ExecStatus::Next && !s.block_break) [[likely]] {
+            ++s.icount;
+            continue;
+        }
+        s.block_break = false;
+        if (st == ExecStatus::Fault) {
+            s.rip() = start;
+            retired = i;
+            faulted = true;
+            if (deliver(event_from_fault(s.fault, start)) == Step::Exit) return Step::Exit;
+            break;
+        }
+        ++s.icount;
+        retired = i + 1;
+        if (st == ExecStatus::Exit) step = Step::Exit;
+        goto done;
+    }
+    retired = n;
+done:
+    if (shadow_before) s.interrupt_shadow &= static_cast<uint8_t>(~shadow_before);
+    if (tf && !faulted && step == Step::Continue) {
+        // Single-step trap after the instruction (APM Vol 2, 13.1.4 "Single-Step").
+        s.dr[6] |= 1u << 14;
+        if (deliver(Event{static_cast<uint8_t>(Vector::DB), EventType::Exception, false, 0, 0, s.rip()}) ==
+            Step::Exit)
+            return Step::Exit;
+    }
+    return step;
+}
+
+const ExitInfo& Vcpu::run(uint64_t max_insns) {
+    Cpu& c = m_cpu;
+    CpuState& s = c.s;
+    mem::GuestMemory& mem = c.mmu.memory();
+    c.exit = ExitInfo{};
+    uint64_t budget = max_insns;
+    for (;;) {
+        if (c.requested_exit != ExitReason::None) [[unlikely]] {
+            c.exit.reason = c.requested_exit;
+            c.exit.debug_exit_code = c.requested_code;
+            c.requested_exit = ExitReason::None;
+            s.block_break = false;
+            return c.exit;
+        }
+        if (c.mmu.seen_map_epoch != mem.map_epoch()) [[unlikely]] {
+            c.mmu.flush();
+            m_cache.flush();
+            c.mmu.seen_map_epoch = mem.map_epoch();
+        }
+        if (deliver_pending() == Step::Exit) return c.exit;
+        if (s.halted) {
+            c.exit.reason = ExitReason::Hlt;
+            return c.exit;
+        }
+        if (budget == 0) {
+            c.exit.reason = ExitReason::InsnLimit;
+            return c.exit;
+        }
+        Block* b = fetch_block(m_scratch);
+        if (!b) {
+            if (deliver(event_from_fault(s.fault, s.rip())) == Step::Exit) return c.exit;
+            continue;
+        }
+        uint64_t retired = 0;
+        const Step st = execute(*b, budget, retired);
+        budget -= retired;
+        if (st == Step::Exit) return c.exit;
+    }
+}
+
+}  // namespace vx86::cpu

@@ -1,0 +1,59 @@
+// One virtual CPU: owns the architectural state, MMU, decoder and code cache, and runs the
+// fetch-execute loop until something must be reported to the caller (an exit).
+#pragma once
+
+#include <cstdint>
+
+#include "bus/device.h"
+#include "cpu/decode/code_cache.h"
+#include "cpu/decode/decoder.h"
+#include "cpu/exec/cpu.h"
+
+namespace vx86::cpu {
+
+class Vcpu {
+public:
+    Vcpu(mem::GuestMemory& memory, bus::PioBus& pio, CpuidModel model);
+    Vcpu(const Vcpu&) = delete;
+    Vcpu& operator=(const Vcpu&) = delete;
+
+    // Runs until an exit, or until `max_insns` instructions have retired (ExitReason::InsnLimit).
+    const ExitInfo& run(uint64_t max_insns = ~uint64_t{0});
+
+    // Architectural power-on/INIT state with the CPUID signature in EDX.
+    void reset();
+    // After the embedder changed registers, control registers or memory mappings directly.
+    void state_changed();
+
+    CpuState& state() { return m_cpu.s; }
+    const CpuState& state() const { return m_cpu.s; }
+    Cpu& core() { return m_cpu; }
+    const CpuidModel& cpuid() const { return m_model; }
+
+    void set_interrupt_controller(bus::InterruptController* ic) { m_intc = ic; }
+    // Called (through the machine) by devices such as isa-debug-exit; takes effect at the next
+    // instruction boundary.
+    void request_exit(ExitReason reason, uint32_t code = 0);
+    // Completes an IN that exited with ExitReason::Io: the value lands in AL/AX/EAX.
+    void complete_io_in(uint32_t value);
+
+private:
+    enum class Step : uint8_t { Continue, Exit };
+
+    Step deliver_pending();
+    Step deliver(const struct Event& ev);
+    Block* fetch_block(Block& scratch);
+    bool build_block(Block& b, uint64_t gpa, const uint8_t* host, unsigned avail, bool cacheable);
+    void emit_fault_insn(Block& b, Handler h);
+    Step execute(Block& b, uint64_t budget, uint64_t& retired);
+
+    CpuidModel m_model;
+    Cpu m_cpu;
+    Decoder m_decoder;
+    CodeCache m_cache;
+    Block m_scratch;  // uncached page-crossing or MMIO-resident instruction
+    bus::InterruptController* m_intc = nullptr;
+    uint64_t m_seen_code_epoch = 0;
+};
+
+}  // namespace vx86::cpu
