@@ -1,0 +1,82 @@
+// The embedding API: a Vm owns guest memory and vCPUs; a Vcpu runs until an exit. Modelled on
+// the KVM ioctl surface (memory regions, KVM_RUN exits, get/set regs). Errors are values.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string_view>
+#include <vector>
+
+#include "vx86/state.h"
+#include "vx86/status.h"
+
+namespace vx86 {
+
+// Memory region flags (KVM_MEM_READONLY, KVM_MEM_LOG_DIRTY_PAGES).
+constexpr uint32_t kMemReadonly = 1u << 0;
+constexpr uint32_t kMemLogDirty = 1u << 1;
+
+struct MemoryRegion {
+    uint32_t slot = 0;
+    uint8_t address_space = 0;  // 0: normal; 1: what the CPU sees in SMM (overlays 0)
+    uint32_t flags = 0;
+    uint64_t guest_phys_addr = 0;
+    uint64_t memory_size = 0;         // 0 deletes the slot
+    void* userspace_addr = nullptr;   // nullptr: vx86 allocates zeroed memory
+};
+
+enum class ExitReason : uint8_t {
+    Io,         // port access no device handled; complete an IN with Vcpu::complete_io_in
+    Hlt,        // HLT with nothing to wake the vCPU
+    Shutdown,   // triple fault
+    DebugExit,  // isa-debug-exit written (Machine only)
+    InsnLimit,  // run() reached its instruction budget
+};
+
+struct IoExit {
+    bool in;
+    uint8_t size;  // 1, 2 or 4
+    uint16_t port;
+    uint32_t data;  // value written by an OUT
+};
+
+struct Exit {
+    ExitReason reason;
+    IoExit io;
+    uint32_t debug_exit_code;
+};
+
+class Vcpu {
+public:
+    virtual ~Vcpu() = default;
+    // Runs until an exit. Legal only from one thread at a time per Vcpu.
+    virtual Result<Exit> run(uint64_t max_insns = ~uint64_t{0}) = 0;
+    virtual Regs get_regs() const = 0;
+    virtual Status set_regs(const Regs& regs) = 0;
+    virtual Sregs get_sregs() const = 0;
+    // Validates the values (reserved bits, consistent long mode) before taking them.
+    virtual Status set_sregs(const Sregs& sregs) = 0;
+    virtual Result<uint64_t> get_msr(uint32_t index) const = 0;
+    virtual Status set_msr(uint32_t index, uint64_t value) = 0;
+    // Finishes an IN that exited with ExitReason::Io.
+    virtual void complete_io_in(uint32_t value) = 0;
+    virtual uint64_t instructions_retired() const = 0;
+};
+
+class Vm {
+public:
+    // `cpu` takes QEMU's -cpu syntax, e.g. "qemu64,+svm" or "max".
+    static Result<std::unique_ptr<Vm>> create(std::string_view cpu = "qemu64");
+    virtual ~Vm() = default;
+
+    virtual Status set_user_memory_region(const MemoryRegion& region) = 0;
+    // One vCPU per Vm in this version; a second call fails with ErrorCode::Unsupported.
+    virtual Result<Vcpu*> create_vcpu() = 0;
+    // Dirty pages of a LOG_DIRTY slot since the last call, one bit per 4 KiB page.
+    virtual Result<std::vector<uint64_t>> get_dirty_log(uint32_t slot) = 0;
+    virtual Status read_phys(uint64_t gpa, void* out, uint64_t size, uint8_t address_space = 0) = 0;
+    virtual Status write_phys(uint64_t gpa, const void* in, uint64_t size,
+                              uint8_t address_space = 0) = 0;
+};
+
+}  // namespace vx86
