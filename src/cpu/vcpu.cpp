@@ -204,7 +204,7 @@ Vcpu::Step Vcpu::execute(Block& b, uint64_t budget, uint64_t& retired) {
             retired = i;
             faulted = true;
             if (deliver(event_from_fault(s.fault, start)) == Step::Exit) return Step::Exit;
-            break;
+            goto done;
         }
         ++s.icount;
         retired = i + 1;

@@ -24,6 +24,7 @@ public:
     static constexpr uint64_t kGdt = 0x20000;
     static constexpr uint64_t kStackTop = 0x90000;
     static constexpr uint64_t kCodeBase = 0x100000;
+    static constexpr uint64_t kRealCodeBase = 0x8000;  // reachable with a 16-bit selector
     static constexpr uint64_t kDataBase = 0x200000;
     // GDT selectors: 0x08 code64, 0x10 data, 0x18 code32, 0x20 code16, 0x28 data16.
     static constexpr uint16_t kCode64 = 0x08, kData = 0x10, kCode32 = 0x18, kCode16 = 0x20;
@@ -85,7 +86,7 @@ public:
         finish();
     }
 
-    // Real mode with CS:IP = (kCodeBase >> 4):0 and segments of 64 KiB.
+    // Real mode with CS:IP = (kRealCodeBase >> 4):0 and segments of 64 KiB.
     void enter_real16() {
         using namespace arch;
         auto& st = s();
@@ -96,8 +97,8 @@ public:
             st.seg[r] = cpu::Segment{0, static_cast<uint16_t>(Attr::P | Attr::S | Attr::W_R | Attr::A),
                                      0xffff, 0};
         }
-        st.seg[cpu::CS].selector = static_cast<uint16_t>(kCodeBase >> 4);
-        st.seg[cpu::CS].base = kCodeBase;
+        st.seg[cpu::CS].selector = static_cast<uint16_t>(kRealCodeBase >> 4);
+        st.seg[cpu::CS].base = kRealCodeBase;
         st.seg[cpu::CS].attrib |= Attr::CODE;
         st.seg[cpu::SS].selector = static_cast<uint16_t>((kStackTop - 0x10000) >> 4);
         st.seg[cpu::SS].base = kStackTop - 0x10000;
@@ -106,13 +107,36 @@ public:
         st.rip() = 0;
     }
 
-    // Places code at kCodeBase (or `at`) and points RIP at it (offset 0 in real mode).
-    void load_code(std::span<const uint8_t> code, uint64_t at = kCodeBase) {
+    // Places code at kCodeBase (kRealCodeBase in real mode) or `at`, and points RIP at it.
+    void load_code(std::span<const uint8_t> code, uint64_t at = 0) {
+        const bool real = s().mode == cpu::CpuMode::Real;
+        if (at == 0) at = real ? kRealCodeBase : kCodeBase;
         write(at, code);
-        s().rip() = s().mode == cpu::CpuMode::Real ? at - kCodeBase : at;
+        s().rip() = real ? at - s().seg[cpu::CS].base : at;
     }
 
     const cpu::ExitInfo& run(uint64_t max_insns = ~uint64_t{0}) { return vcpu->run(max_insns); }
+
+    // A 64-bit IDT at kIdt whose gate v points at a HLT stub at kIdtStubs + 16 * v, so that after
+    // an exception the vCPU halts and halted_vector() names the vector that was delivered.
+    static constexpr uint64_t kIdt = 0x30000, kIdtStubs = 0x31000;
+    void install_idt64(uint8_t gate_type = arch::SysType::INT_GATE) {
+        for (unsigned v = 0; v < 256; ++v) {
+            const uint64_t target = kIdtStubs + 16 * v;
+            const uint64_t lo = (target & 0xffff) | (uint64_t{kCode64} << 16) |
+                                (uint64_t{0x80u | gate_type} << 40) | ((target >> 16 & 0xffff) << 48);
+            poke<uint64_t>(kIdt + 16 * v, lo);
+            poke<uint64_t>(kIdt + 16 * v + 8, target >> 32);
+            poke<uint8_t>(target, 0xf4);  // hlt
+        }
+        s().idtr = {kIdt, 256 * 16 - 1};
+    }
+    // The vector whose stub halted the vCPU, or -1.
+    int halted_vector() {
+        const uint64_t rip = s().rip();
+        if (!s().halted || rip <= kIdtStubs || rip > kIdtStubs + 16 * 256) return -1;
+        return static_cast<int>((rip - kIdtStubs - 1) / 16);
+    }
 
     mem::GuestMemory memory;
     bus::PioBus pio;
