@@ -224,12 +224,34 @@ done:
     return step;
 }
 
+uint8_t mode_key(const CpuState& s) { return static_cast<uint8_t>(s.code_size | (s.cpl << 4)); }
+
+Block* Vcpu::follow_link(Block& from) {
+    const CpuState& s = m_cpu.s;
+    for (BlockLink& l : from.link) {
+        if (l.to && l.rip == s.rip() && l.cs_base == s.segc[CS].base &&
+            l.tlb_epoch == m_cpu.mmu.tlb_epoch() && l.mode_key == mode_key(s) &&
+            l.cs_limit == s.seg[CS].limit && l.to->gpa == l.gpa && *l.to->gen_ptr == l.to->gen)
+            return l.to;
+    }
+    return nullptr;
+}
+
+void Vcpu::add_link(Block& from, Block& to) {
+    const CpuState& s = m_cpu.s;
+    BlockLink& l = from.link[from.next_link];
+    from.next_link ^= 1;
+    l = BlockLink{&to, to.gpa, s.rip(), s.segc[CS].base, m_cpu.mmu.tlb_epoch(), s.seg[CS].limit,
+                  mode_key(s)};
+}
+
 const ExitInfo& Vcpu::run(uint64_t max_insns) {
     Cpu& c = m_cpu;
     CpuState& s = c.s;
     mem::GuestMemory& mem = c.mmu.memory();
     c.exit = ExitInfo{};
     uint64_t budget = max_insns;
+    Block* prev = nullptr;  // the last cached block executed, for chaining
     for (;;) {
         if (c.requested_exit != ExitReason::None) [[unlikely]] {
             c.exit.reason = c.requested_exit;
@@ -242,8 +264,11 @@ const ExitInfo& Vcpu::run(uint64_t max_insns) {
             c.mmu.flush();
             m_cache.flush();
             c.mmu.seen_map_epoch = mem.map_epoch();
+            prev = nullptr;
         }
-        if (deliver_pending() == Step::Exit) return c.exit;
+        if (s.nmi_pending || ((s.rflags & Rflags::IF) && m_intc)) {
+            if (deliver_pending() == Step::Exit) return c.exit;
+        }
         if (s.halted) {
             c.exit.reason = ExitReason::Hlt;
             return c.exit;
@@ -252,15 +277,21 @@ const ExitInfo& Vcpu::run(uint64_t max_insns) {
             c.exit.reason = ExitReason::InsnLimit;
             return c.exit;
         }
-        Block* b = fetch_block(m_scratch);
+        Block* b = prev ? follow_link(*prev) : nullptr;
         if (!b) {
-            if (deliver(event_from_fault(s.fault, s.rip())) == Step::Exit) return c.exit;
-            continue;
+            b = fetch_block(m_scratch);
+            if (!b) {
+                if (deliver(event_from_fault(s.fault, s.rip())) == Step::Exit) return c.exit;
+                prev = nullptr;
+                continue;
+            }
+            if (prev && b != &m_scratch) add_link(*prev, *b);
         }
         uint64_t retired = 0;
         const Step st = execute(*b, budget, retired);
         budget -= retired;
         if (st == Step::Exit) return c.exit;
+        prev = b == &m_scratch ? nullptr : b;
     }
 }
 

@@ -46,6 +46,8 @@ private:
     bool build_block(Block& b, uint64_t gpa, const uint8_t* host, unsigned avail, bool cacheable);
     void emit_fault_insn(Block& b, Handler h);
     Step execute(Block& b, uint64_t budget, uint64_t& retired);
+    Block* follow_link(Block& from);
+    void add_link(Block& from, Block& to);
 
     CpuidModel m_model;
     Cpu m_cpu;
@@ -53,7 +55,6 @@ private:
     CodeCache m_cache;
     Block m_scratch;  // uncached page-crossing or MMIO-resident instruction
     bus::InterruptController* m_intc = nullptr;
-    uint64_t m_seen_code_epoch = 0;
 };
 
 }  // namespace vx86::cpu

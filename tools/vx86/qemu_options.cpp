@@ -201,6 +201,9 @@ Result<Options> parse_options(const std::vector<std::string>& args) {
     app.add_flag("--version", version);
     app.add_flag("--enable-kvm", kvm);
     app.add_option("--max-insns", o.max_insns);
+    // QEMU lets a later occurrence of an option override an earlier one.
+    for (CLI::Option* opt : app.get_options())
+        if (opt->get_expected_max() == 1) opt->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
     app.add_flag("--stats", o.stats);
     try {
         std::vector<std::string> rev(rewritten.rbegin(), rewritten.rend());

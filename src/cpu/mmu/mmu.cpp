@@ -29,18 +29,21 @@ bool Mmu::phys_write(uint64_t gpa, const void* in, unsigned n) {
 }
 
 void Mmu::flush() {
+    ++m_tlb_epoch;
     m_read.fill(TlbEntry{});
     m_write.fill(TlbEntry{});
     m_exec.fill(TlbEntry{});
 }
 
 void Mmu::flush_nonglobal() {
+    ++m_tlb_epoch;
     for (auto* t : {&m_read, &m_write, &m_exec})
         for (auto& e : *t)
             if (!(e.gpa_page & 1)) e = TlbEntry{};
 }
 
 void Mmu::invlpg(uint64_t la) {
+    ++m_tlb_epoch;
     const unsigned i = index(la);
     for (auto* t : {&m_read, &m_write, &m_exec})
         if (((*t)[i].tag & ~uint64_t{1}) == base::page_base(la)) (*t)[i] = TlbEntry{};

@@ -85,6 +85,9 @@ public:
     bool phys_write(uint64_t gpa, const void* in, unsigned n);
 
     uint64_t seen_map_epoch = 0;
+    // Bumped by every flush or invalidation: cached linear->physical facts older than this are
+    // stale (block links use it).
+    uint64_t tlb_epoch() const { return m_tlb_epoch; }
 
 private:
     static unsigned index(uint64_t la) { return (la >> 12) & (kTlbSize - 1); }
@@ -100,6 +103,7 @@ private:
     CpuState& m_s;
     mem::GuestMemory& m_mem;
     unsigned m_as = 0;
+    uint64_t m_tlb_epoch = 1;
     std::array<TlbEntry, kTlbSize> m_read{}, m_write{}, m_exec{};
 };
 
