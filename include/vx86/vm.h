@@ -27,6 +27,7 @@ struct MemoryRegion {
 
 enum class ExitReason : uint8_t {
     Io,         // port access no device handled; complete an IN with Vcpu::complete_io_in
+    Mmio,       // access to guest-physical memory no region backs; see Vcpu::complete_mmio
     Hlt,        // HLT with nothing to wake the vCPU
     Shutdown,   // triple fault
     DebugExit,  // isa-debug-exit written (Machine only)
@@ -40,9 +41,17 @@ struct IoExit {
     uint32_t data;  // value written by an OUT
 };
 
+struct MmioExit {
+    uint64_t phys_addr;
+    uint8_t data[8];  // the bytes a write stores
+    uint8_t len;
+    bool is_write;
+};
+
 struct Exit {
     ExitReason reason;
     IoExit io;
+    MmioExit mmio;
     uint32_t debug_exit_code;
 };
 
@@ -60,6 +69,9 @@ public:
     virtual Status set_msr(uint32_t index, uint64_t value) = 0;
     // Finishes an IN that exited with ExitReason::Io.
     virtual void complete_io_in(uint32_t value) = 0;
+    // Answers an ExitReason::Mmio exit: `data` (len bytes) is what a read returns; for a write
+    // pass nothing. The interrupted instruction runs again on the next run() and completes.
+    virtual void complete_mmio(const uint8_t* data = nullptr, unsigned len = 0) = 0;
     virtual uint64_t instructions_retired() const = 0;
 };
 

@@ -2,6 +2,8 @@
 // consistency checks KVM applies to KVM_SET_SREGS (reserved bits, long-mode coherence).
 #include "api/vcpu_impl.h"
 
+#include <algorithm>
+
 #include "arch/control_regs.h"
 #include "arch/descriptor.h"
 #include "arch/msr.h"
@@ -45,6 +47,7 @@ cpu::Segment from_api(const Segment& s) {
 ExitReason to_api(cpu::ExitReason r) {
     switch (r) {
         case cpu::ExitReason::Io: return ExitReason::Io;
+        case cpu::ExitReason::Mmio: return ExitReason::Mmio;
         case cpu::ExitReason::Shutdown: return ExitReason::Shutdown;
         case cpu::ExitReason::DebugExit: return ExitReason::DebugExit;
         case cpu::ExitReason::InsnLimit: return ExitReason::InsnLimit;
@@ -60,6 +63,13 @@ Result<Exit> VcpuImpl::run(uint64_t max_insns) {
     x.reason = to_api(e.reason);
     x.io = IoExit{e.io.in, e.io.size, e.io.port, e.io.data};
     x.debug_exit_code = e.debug_exit_code;
+    if (e.reason == cpu::ExitReason::Mmio) {
+        const cpu::MmioAccess& a = m_v.mmio_access();
+        x.mmio.phys_addr = a.gpa;
+        x.mmio.len = a.size;
+        x.mmio.is_write = a.write;
+        std::copy(a.data, a.data + 8, x.mmio.data);
+    }
     return x;
 }
 

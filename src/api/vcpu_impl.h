@@ -19,6 +19,7 @@ public:
     Result<uint64_t> get_msr(uint32_t index) const override;
     Status set_msr(uint32_t index, uint64_t value) override;
     void complete_io_in(uint32_t value) override { m_v.complete_io_in(value); }
+    void complete_mmio(const uint8_t* data, unsigned len) override { m_v.complete_mmio(data, len); }
     uint64_t instructions_retired() const override { return m_v.state().icount; }
 
 private:

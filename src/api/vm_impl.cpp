@@ -23,6 +23,7 @@ public:
     Result<Vcpu*> create_vcpu() override {
         if (m_vcpu) return {ErrorCode::Unsupported, "vx86 supports one vCPU per Vm (-smp 1)"};
         m_vcpu = std::make_unique<cpu::Vcpu>(m_memory, m_pio, m_model);
+        m_vcpu->set_mmio_exits(true);  // as with KVM, unbacked memory is the embedder's to emulate
         m_api = std::make_unique<api::VcpuImpl>(*m_vcpu);
         return static_cast<Vcpu*>(m_api.get());
     }

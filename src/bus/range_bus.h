@@ -67,6 +67,8 @@ public:
             return {base::ErrorCode::InvalidArgument, "port range must lie within 0..0xffff"};
         return m_bus.insert(base, size, d);
     }
+    // Whether an in-process device answers at `port`; IN/OUT to other ports exit to the embedder.
+    bool claims(uint16_t port) const { return m_bus.find(port) != nullptr; }
     void read(uint16_t port, std::span<uint8_t> data) {
         if (const auto* e = m_bus.find(port)) {
             e->device->pio_read(static_cast<uint16_t>(port - e->base), data);
@@ -90,6 +92,7 @@ public:
         return m_bus.insert(base, size, d);
     }
     base::Status remove(uint64_t base) { return m_bus.remove(base); }
+    bool claims(uint64_t gpa) const { return m_bus.find(gpa) != nullptr; }
     // Returns false when no device claims the address (the caller decides: open bus).
     bool read(uint64_t gpa, std::span<uint8_t> data) {
         if (const auto* e = m_bus.find(gpa)) {

@@ -49,6 +49,14 @@ void Vcpu::complete_io_in(uint32_t value) {
     }
 }
 
+void Vcpu::complete_mmio(const uint8_t* data, unsigned size) {
+    Mmu& mmu = m_cpu.mmu;
+    if (!mmu.mmio.pending) return;
+    mmu.mmio.pending = false;
+    mmu.mmio.completed = true;
+    if (!mmu.mmio.write && data) std::memcpy(mmu.mmio.data, data, std::min<unsigned>(size, 8));
+}
+
 Vcpu::Step Vcpu::deliver(const Event& ev) {
     if (deliver_event(m_cpu.s, m_cpu.mmu, ev) == DeliveryResult::TripleFault) {
         m_cpu.exit.reason = ExitReason::Shutdown;
@@ -203,6 +211,11 @@ Vcpu::Step Vcpu::execute(Block& b, uint64_t budget, uint64_t& retired) {
             s.rip() = start;
             retired = i;
             faulted = true;
+            if (s.fault.vector == kMmioExitVector) {
+                // The instruction restarts after the embedder answered (Vcpu::complete_mmio).
+                c.exit.reason = ExitReason::Mmio;
+                return Step::Exit;
+            }
             if (deliver(event_from_fault(s.fault, start)) == Step::Exit) return Step::Exit;
             goto done;
         }

@@ -36,6 +36,11 @@ public:
     void request_exit(ExitReason reason, uint32_t code = 0);
     // Completes an IN that exited with ExitReason::Io: the value lands in AL/AX/EAX.
     void complete_io_in(uint32_t value);
+    // Completes an access that exited with ExitReason::Mmio: `data` answers a read (ignored for a
+    // write); the instruction then runs again and consumes it.
+    void complete_mmio(const uint8_t* data, unsigned size);
+    void set_mmio_exits(bool on) { m_cpu.mmu.mmio_exits = on; }
+    const MmioAccess& mmio_access() const { return m_cpu.mmu.mmio; }
 
 private:
     enum class Step : uint8_t { Continue, Exit };

@@ -123,6 +123,13 @@ RunResult Board::run(uint64_t max_insns) {
                     v.reset();
                 }
                 continue;
+            case cpu::ExitReason::Mmio:
+                // The board leaves MMIO exits off; should one occur, answer like open bus.
+                {
+                    const uint8_t ones[8] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
+                    v.complete_mmio(ones, 8);
+                }
+                continue;
             case cpu::ExitReason::Io:
                 // Ports no device claims: writes vanish, reads float high (open bus).
                 if (e.io.in) v.complete_io_in(0xffffffff);

@@ -16,6 +16,7 @@ enum class ExitReason : uint8_t {
     None,
     Hlt,        // HLT with nothing that could wake the vCPU now
     Io,         // port access no in-process device claims (KVM_EXIT_IO)
+    Mmio,       // memory access nothing backs, with MMIO exits enabled (KVM_EXIT_MMIO)
     Shutdown,   // triple fault or shutdown condition (KVM_EXIT_SHUTDOWN)
     DebugExit,  // a device (isa-debug-exit) asked to stop the machine
     InsnLimit,  // the instruction budget of this run is used up

@@ -2,6 +2,8 @@
 // Accessed/dirty bits are written only for accesses that pass the permission checks, as QEMU does.
 #include "cpu/mmu/mmu.h"
 
+#include <cstring>
+
 #include "arch/paging.h"
 #include "arch/vectors.h"
 
@@ -244,7 +246,19 @@ bool Mmu::access_slow(uint64_t la, void* buf, unsigned n, Access a, Priv p) {
         cur = (cur + len[i]) & m_s.la_mask;
     }
     uint8_t* b = static_cast<uint8_t*>(buf);
+    if (mmio_exits) {
+        // Report the first unbacked piece; a restarted instruction consumes the completion.
+        uint8_t* q = b;
+        for (unsigned i = 0; i < pieces; ++i) {
+            if (unbacked(gpa[i]) && !mmio_exit(gpa[i], q, len[i], a == Access::Write)) return false;
+            q += len[i];
+        }
+    }
     for (unsigned i = 0; i < pieces; ++i) {
+        if (mmio_exits && unbacked(gpa[i])) {
+            b += len[i];
+            continue;
+        }
         if (a == Access::Write)
             phys_write(gpa[i], b, len[i]);
         else
@@ -252,6 +266,28 @@ bool Mmu::access_slow(uint64_t la, void* buf, unsigned n, Access a, Priv p) {
         b += len[i];
     }
     return true;
+}
+
+bool Mmu::unbacked(uint64_t gpa) {
+    return !m_mem.find(m_as, gpa) && !(m_mem.mmio() && m_mem.mmio()->claims(gpa));
+}
+
+// Returns true when a completed access for this address was consumed (reads get its data), false
+// after recording a new exit (s.fault then carries kMmioExitVector).
+bool Mmu::mmio_exit(uint64_t gpa, uint8_t* buf, unsigned n, bool write) {
+    if (mmio.completed && mmio.gpa == gpa && mmio.size == n && mmio.write == write) {
+        if (!write) std::memcpy(buf, mmio.data, n);
+        mmio.completed = false;
+        return true;
+    }
+    mmio = MmioAccess{};
+    mmio.pending = true;
+    mmio.write = write;
+    mmio.gpa = gpa;
+    mmio.size = static_cast<uint8_t>(n > 8 ? 8 : n);
+    if (write) std::memcpy(mmio.data, buf, mmio.size);
+    m_s.fault = Fault{kMmioExitVector, false, 0, 0};
+    return false;
 }
 
 bool Mmu::read_slow(uint64_t la, void* out, unsigned n, Priv p) {

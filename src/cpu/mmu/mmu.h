@@ -17,6 +17,17 @@ enum class Access : uint8_t { Read = 0, Write = 1, Exec = 2 };
 // structures (GDT, IDT, TSS), which always counts as supervisor (APM Vol 2, 5.6.1).
 enum class Priv : uint8_t { Current, Supervisor };
 
+// An access to unbacked guest-physical memory that is reported to the embedder (KVM_EXIT_MMIO
+// style). A read completes when the embedder supplies `data` and the instruction runs again.
+struct MmioAccess {
+    bool pending = false;    // reported, waiting for the embedder
+    bool completed = false;  // data supplied: the restarted access consumes it
+    bool write = false;
+    uint8_t size = 0;
+    uint64_t gpa = 0;
+    uint8_t data[8] = {};
+};
+
 struct TlbEntry {
     uint64_t tag = ~uint64_t{0};  // linear page | 1 when filled for a CPL-3 access
     uintptr_t addend = 0;         // host address = linear address + addend
@@ -85,6 +96,9 @@ public:
     bool phys_write(uint64_t gpa, const void* in, unsigned n);
 
     uint64_t seen_map_epoch = 0;
+    // When set, accesses to memory no slot or device backs become MMIO exits instead of open bus.
+    bool mmio_exits = false;
+    MmioAccess mmio;
     // Bumped by every flush or invalidation: cached linear->physical facts older than this are
     // stale (block links use it).
     uint64_t tlb_epoch() const { return m_tlb_epoch; }
@@ -95,6 +109,8 @@ private:
         return base::page_base(la) | (p == Priv::Current && m_s.cpl == 3 ? 1 : 0);
     }
     bool access_slow(uint64_t la, void* buf, unsigned n, Access a, Priv p);
+    bool unbacked(uint64_t gpa);
+    bool mmio_exit(uint64_t gpa, uint8_t* buf, unsigned n, bool write);
     bool fill(uint64_t la, Access a, Priv p, uint64_t& gpa);
     bool walk(uint64_t la, Access a, bool user, uint64_t& gpa, bool& writable_cached, bool& global);
     void raise_pf(uint64_t la, uint32_t err);

@@ -44,6 +44,10 @@ struct Msrs {
     bool operator==(const Msrs&) const = default;
 };
 
+// Not an architectural vector: an access reached guest-physical memory nobody backs and the
+// embedder asked to see such accesses (an MMIO exit). The instruction restarts when resumed.
+constexpr uint8_t kMmioExitVector = 0xff;
+
 // A fault raised while executing an instruction, handed from the handler to event delivery.
 struct Fault {
     uint8_t vector = 0;

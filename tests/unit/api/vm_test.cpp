@@ -101,5 +101,43 @@ TEST(VmApi, DirtyLogSeesGuestWrites) {
     EXPECT_EQ((*log)[0], uint64_t{1} << 5);
 }
 
+TEST(VmApi, MmioExitsForUnbackedMemoryAndRestartsTheInstruction) {
+    auto vm = Vm::create();
+    ASSERT_TRUE(vm);
+    ASSERT_TRUE((*vm)->set_user_memory_region({0, 0, 0, 0, 1 << 20, nullptr}));
+    // mov ax, [0xf000:0x0010] via ES=0xf000 outside RAM? Use flat: mov eax, [0x200000] needs
+    // 32-bit addressing in real mode: a32 mov eax, [0x200000]; a32 mov [0x200004], eax; hlt
+    const uint8_t code[] = {0x67, 0x66, 0xa1, 0x00, 0x00, 0x20, 0x00,
+                            0x67, 0x66, 0xa3, 0x04, 0x00, 0x20, 0x00, 0xf4};
+    ASSERT_TRUE((*vm)->write_phys(0x1000, code, sizeof code));
+    Vcpu& v = **(*vm)->create_vcpu();
+    Sregs s = flat_real_mode(v);
+    s.ds.limit = 0xffffffff;  // big real mode, so 32-bit offsets pass the limit check
+    ASSERT_TRUE(v.set_sregs(s));
+    Regs r = v.get_regs();
+    r.rip = 0x1000;
+    v.set_regs(r);
+    auto e = v.run();
+    ASSERT_TRUE(e);
+    ASSERT_EQ(e->reason, ExitReason::Mmio);
+    EXPECT_EQ(e->mmio.phys_addr, 0x200000u);
+    EXPECT_EQ(e->mmio.len, 4);
+    EXPECT_FALSE(e->mmio.is_write);
+    EXPECT_EQ(v.get_regs().rip, 0x1000u) << "the access restarts its instruction";
+    const uint8_t answer[4] = {0x78, 0x56, 0x34, 0x12};
+    v.complete_mmio(answer, 4);
+    e = v.run();
+    ASSERT_EQ(e->reason, ExitReason::Mmio);
+    EXPECT_TRUE(e->mmio.is_write);
+    EXPECT_EQ(e->mmio.phys_addr, 0x200004u);
+    EXPECT_EQ(e->mmio.data[0], 0x78);
+    EXPECT_EQ(e->mmio.data[3], 0x12);
+    EXPECT_EQ(v.get_regs().rax & 0xffffffff, 0x12345678u);
+    v.complete_mmio();
+    e = v.run();
+    EXPECT_EQ(e->reason, ExitReason::Hlt);
+    EXPECT_EQ(v.instructions_retired(), 3u);
+}
+
 }  // namespace
 }  // namespace vx86
