@@ -227,12 +227,16 @@ Vcpu::Step Vcpu::execute(Block& b, uint64_t budget, uint64_t& retired) {
     retired = n;
 done:
     if (shadow_before) s.interrupt_shadow &= static_cast<uint8_t>(~shadow_before);
-    if (tf && !faulted && step == Step::Continue) {
-        // Single-step trap after the instruction (APM Vol 2, 13.1.4 "Single-Step").
+    if (tf && !faulted) {
+        // Single-step trap after the instruction (APM Vol 2, 13.1.4 "Single-Step"). When the
+        // instruction exited to the embedder (I/O), the trap is owed and delivered on resume.
         s.dr[6] |= 1u << 14;
-        if (deliver(Event{static_cast<uint8_t>(Vector::DB), EventType::Exception, false, 0, 0, s.rip()}) ==
-            Step::Exit)
+        if (step == Step::Exit) {
+            s.db_trap_pending = true;
+        } else if (deliver(Event{static_cast<uint8_t>(Vector::DB), EventType::Exception, false, 0, 0,
+                                 s.rip()}) == Step::Exit) {
             return Step::Exit;
+        }
     }
     return step;
 }
@@ -277,6 +281,13 @@ const ExitInfo& Vcpu::run(uint64_t max_insns) {
             c.mmu.flush();
             m_cache.flush();
             c.mmu.seen_map_epoch = mem.map_epoch();
+            prev = nullptr;
+        }
+        if (s.db_trap_pending) [[unlikely]] {
+            s.db_trap_pending = false;
+            if (deliver(Event{static_cast<uint8_t>(Vector::DB), EventType::Exception, false, 0, 0,
+                              s.rip()}) == Step::Exit)
+                return c.exit;
             prev = nullptr;
         }
         if (s.nmi_pending || ((s.rflags & Rflags::IF) && m_intc)) {

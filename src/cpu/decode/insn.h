@@ -59,6 +59,7 @@ struct Insn {
 namespace InsnMeta {
 constexpr uint8_t ENDS_BLOCK = 1;  // control transfer or a change decoding depends on
 constexpr uint8_t PRIVILEGED = 2;  // CPL 0 only
+constexpr uint8_t LONG64_ONLY = 4; // #UD outside 64-bit mode, checked before the CPL rule
 }
 
 }  // namespace vx86::cpu

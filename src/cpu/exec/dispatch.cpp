@@ -14,6 +14,7 @@ namespace {
 
 constexpr uint8_t ENDS = InsnMeta::ENDS_BLOCK;
 constexpr uint8_t PRIV = InsnMeta::PRIVILEGED;
+constexpr uint8_t L64 = InsnMeta::LONG64_ONLY;
 constexpr uint8_t LOCK = 0x80;  // table-only bit, not stored in Insn::meta
 
 struct Row {
@@ -34,8 +35,10 @@ bool lookup(uint16_t mnemonic, Row& row) {
 }
 
 // CPL-0 rule from the table, enforced here so handlers never re-check it (#GP(0) otherwise;
-// APM Vol 2, 4.11 "Privileged Instructions").
+// APM Vol 2, 4.11 "Privileged Instructions"). A mode restriction (#UD) outranks it, as the
+// exception lists of e.g. SWAPGS order them (APM Vol 3, "SWAPGS").
 ExecStatus privileged(Cpu& c, const Insn& in) {
+    if ((in.meta & L64) && c.s.mode != CpuMode::Long64) return raise_ud(c);
     if (c.s.cpl != 0) return raise_gp0(c);
     return in.inner(c, in);
 }
@@ -77,7 +80,7 @@ void bind(Insn& in) {
         in.meta = ENDS;
         return;
     }
-    in.meta = meta & (ENDS | PRIV);
+    in.meta = meta & (ENDS | PRIV | L64);
     in.inner = h;
     in.fn = (meta & PRIV) ? &privileged : h;
 }

@@ -72,6 +72,7 @@ struct CpuState {
     bool halted = false;
     bool nmi_blocked = false;      // between NMI delivery and the next IRET
     bool nmi_pending = false;
+    bool db_trap_pending = false;  // single-step #DB owed after an instruction that exited
     uint64_t icount = 0;           // instructions retired
     bool block_break = false;      // stop the current block after this instruction (SMC, exits)
 
