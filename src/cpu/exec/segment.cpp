@@ -92,7 +92,8 @@ ExecStatus load_far_pointer(Cpu& c, const Insn& in) {
     if (!ok || !read_mem(c, in.seg, (ea + n) & in.amask, sel)) return ExecStatus::Fault;
     if (!load_sreg(c, seg, sel)) return ExecStatus::Fault;
     set_reg_sized(c, in.r[0], n, off);
-    return after_load(c, seg);
+    // No interrupt shadow: only MOV SS and POP SS open one (APM Vol 2, 8.5 "Interrupt Shadows").
+    return ExecStatus::Branch;
 }
 
 // ---- far transfers ---------------------------------------------------------------------------
