@@ -194,7 +194,11 @@ Vcpu::Step Vcpu::execute(Block& b, uint64_t budget, uint64_t& retired) {
     const bool tf = s.rflags & Rflags::TF;
     uint64_t n = std::min<uint64_t>(b.n, budget);
     if (shadow_before || tf) n = std::min<uint64_t>(n, 1);
-    retired = 0;
+    // The count is raised for the whole block up front and lowered on an early exit, so the
+    // per-instruction path stores nothing but RIP. Instructions that read the TSC end their
+    // block, so they always see every instruction up to and including themselves.
+    s.icount += n;
+    retired = n;
     Step step = Step::Continue;
     bool faulted = false;
     for (uint64_t i = 0; i < n; ++i) {
@@ -202,13 +206,12 @@ Vcpu::Step Vcpu::execute(Block& b, uint64_t budget, uint64_t& retired) {
         const uint64_t start = s.rip();
         s.rip() = start + in.len;
         const ExecStatus st = in.fn(c, in);
-        if (st == ExecStatus::Next && !s.block_break) [[likely]] {
-            ++s.icount;
+        if (st == ExecStatus::Next && !s.block_break) [[likely]]
             continue;
-        }
         s.block_break = false;
         if (st == ExecStatus::Fault) {
             s.rip() = start;
+            s.icount -= n - i;
             retired = i;
             faulted = true;
             if (s.fault.vector == kMmioExitVector) {
@@ -219,12 +222,11 @@ Vcpu::Step Vcpu::execute(Block& b, uint64_t budget, uint64_t& retired) {
             if (deliver(event_from_fault(s.fault, start)) == Step::Exit) return Step::Exit;
             goto done;
         }
-        ++s.icount;
+        s.icount -= n - i - 1;
         retired = i + 1;
         if (st == ExecStatus::Exit) step = Step::Exit;
         goto done;
     }
-    retired = n;
 done:
     if (shadow_before) s.interrupt_shadow &= static_cast<uint8_t>(~shadow_before);
     if (tf && !faulted) {

@@ -160,6 +160,7 @@ bool call_gate_inner(Cpu& c, const RawDescriptor& gate, uint16_t tsel, const Raw
         if (sel_rpl(ss_sel) != dpl || sd.dpl() != dpl || !sd.is_data() || !(sd.type() & 2))
             return fault(c, Vector::TS, ss_sel & 0xfffc);
         if (!sd.present()) return fault(c, Vector::SS, ss_sel & 0xfffc);
+        if (!set_descriptor_accessed(s, c.mmu, ss_sel, sd)) return false;
         new_ss = segment_from_descriptor(ss_sel, sd);
     }
     // Gather parameters from the old stack before switching.
@@ -232,6 +233,9 @@ bool far_transfer(Cpu& c, uint16_t sel, uint64_t off, bool call, unsigned n) {
         return fault(c, Vector::GP, err);  // FIXME: TSS and task-gate targets need task switching
     if (lm && read_descriptor(s, c.mmu, sel, d, true) != DescFault::None)
         return s.fault.vector == static_cast<uint8_t>(Vector::PF) ? false : fault(c, Vector::GP, err);
+    // The upper half of a 64-bit call gate must have a zero type field (APM Vol 2, 4.8.3
+    // "Call Gates", figure 4-24).
+    if (lm && ((d.hi >> 40) & 0x1f) != 0) return fault(c, Vector::GP, err);
     if (d.dpl() < s.cpl || d.dpl() < sel_rpl(sel)) return fault(c, Vector::GP, err);
     if (!d.present()) return fault(c, Vector::NP, err);
     const uint16_t tsel = d.gate_selector();

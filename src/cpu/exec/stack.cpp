@@ -90,8 +90,9 @@ ExecStatus popa(Cpu& c, const Insn&) {
     return ExecStatus::Next;
 }
 
-// ENTER size, level (APM Vol 3, "ENTER"): the frame pointer has the stack width; nesting copies
-// level-1 frame pointers from the enclosing frame.
+// ENTER size, level (APM Vol 3, "ENTER"): nesting copies level-1 frame pointers from the
+// enclosing frame; rBP is written with the operand size (the APM's pseudocode uses the stack
+// width there; the two differ only with mixed operand and stack sizes, left as a FIXME).
 template <unsigned S>
 ExecStatus enter(Cpu& c, const Insn& in) {
     const uint64_t size = in.imm & 0xffff;
