@@ -197,6 +197,8 @@ main:
     TRY .it64_r
 .it64: int 0x40
 .it64_r:
+    ; QEMU 7.2 reports 0x402/0x412 for these two 64-bit cases; the APM (Vol 2, 8.4.1 "Selector-Error
+    ; Code") gives vector*8+2. The .expected file follows the manual; exceptions.qemu-diff documents it.
     CASE "#GP idt type:  ", .it64, 13
 
     mov eax, 0x41

@@ -35,6 +35,32 @@ uint8_t seg_slot(ZydisRegister r) {
     }
 }
 
+SimdClass simd_class(ZydisISAExt ext) {
+    switch (ext) {
+        case ZYDIS_ISA_EXT_X87: return SimdClass::X87;
+        case ZYDIS_ISA_EXT_MMX:
+        case ZYDIS_ISA_EXT_AMD3DNOW: return SimdClass::Mmx;
+        case ZYDIS_ISA_EXT_SSE:
+        case ZYDIS_ISA_EXT_SSE2:
+        case ZYDIS_ISA_EXT_SSE3:
+        case ZYDIS_ISA_EXT_SSSE3:
+        case ZYDIS_ISA_EXT_SSE4:
+        case ZYDIS_ISA_EXT_SSE4A: return SimdClass::Sse;
+        case ZYDIS_ISA_EXT_AVX:
+        case ZYDIS_ISA_EXT_AVX2:
+        case ZYDIS_ISA_EXT_AVX2GATHER:
+        case ZYDIS_ISA_EXT_AVX512EVEX:
+        case ZYDIS_ISA_EXT_AVX512VEX:
+        case ZYDIS_ISA_EXT_AVXAES:
+        case ZYDIS_ISA_EXT_AVX_VNNI:
+        case ZYDIS_ISA_EXT_F16C:
+        case ZYDIS_ISA_EXT_FMA:
+        case ZYDIS_ISA_EXT_FMA4:
+        case ZYDIS_ISA_EXT_XOP: return SimdClass::Avx;
+        default: return SimdClass::None;
+    }
+}
+
 uint64_t addr_mask(unsigned width_bits) {
     return width_bits == 16 ? 0xffff : width_bits == 32 ? 0xffffffff : ~uint64_t{0};
 }
@@ -88,6 +114,10 @@ DecodeResult Decoder::decode(const uint8_t* bytes, size_t n, unsigned code_size,
     }
     out.seg = out.sego;
     if (zi.meta.branch_type == ZYDIS_BRANCH_TYPE_FAR) out.prefix |= Prefix::FAR;
+    if (const SimdClass sc = simd_class(zi.meta.isa_ext); sc != SimdClass::None) {
+        out.simd = static_cast<uint8_t>(sc);
+        return DecodeResult::Ok;  // operands are irrelevant: the instruction only faults
+    }
 
     unsigned k = 0;
     bool have_imm = false;

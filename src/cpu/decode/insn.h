@@ -51,9 +51,14 @@ struct Insn {
     uint8_t sego = 3;      // segment of string-instruction sources: DS or the override
     uint8_t prefix = 0;    // Prefix bits
     uint8_t meta = 0;      // InsnMeta bits from the decode table
+    uint8_t simd = 0;      // SimdClass: x87/MMX/SSE/AVX instructions vx86's model lacks
 
     OpKind kind(unsigned i) const { return static_cast<OpKind>((form >> (3 * i)) & 7); }
 };
+
+// Instruction sets outside the integer ISA. vx86's CPU model has no FPU or SIMD unit; these
+// classes let the dispatcher give the architectural #NM/#UD for them (see exec/no_fpu.cpp).
+enum class SimdClass : uint8_t { None = 0, X87, Mmx, Sse, Avx };
 
 // Per-instruction metadata kept beside the handler (filled by exec's binder).
 namespace InsnMeta {

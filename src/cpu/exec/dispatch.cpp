@@ -52,6 +52,11 @@ ExecStatus exec_nop(Cpu&, const Insn&) { return ExecStatus::Next; }
 void bind(Insn& in) {
     Row row{};
     in.meta = 0;
+    if (in.simd != 0) {
+        in.fn = in.inner = bind_no_fpu(in);
+        in.meta = ENDS;
+        return;
+    }
     if (!lookup(in.mnemonic, row)) {
         in.fn = &exec_ud;
         return;

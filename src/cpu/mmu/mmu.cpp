@@ -134,8 +134,10 @@ bool Mmu::walk(uint64_t la, Access a, bool user, uint64_t& gpa, bool& cacheable,
                 goto done;
             }
         } else {
-            // Legacy PAE: PDPTEs have no R/W, U/S or NX (APM Vol 2, 5.4.1); bits 1,2,5-8 reserved.
-            read_entry((m_s.cr3 & 0xffffffe0) + ((la >> 30) & 3) * 8, true, e);
+            // Legacy PAE: PDPTEs have no R/W, U/S, A or NX (APM Vol 2, 5.4.1); bits 1,2,5-8 are
+            // reserved, so the entry is read but never written back with an accessed bit.
+            e = 0;
+            phys_read((m_s.cr3 & 0xffffffe0) + ((la >> 30) & 3) * 8, &e, 8);
             if (!(e & Pte::P)) return not_present();
             if (e & (rsvd | 0x1e6)) return reserved();
         }

@@ -120,6 +120,10 @@ TEST_F(Paging, Legacy32BitWithPseAndPae) {
     mmu().flush();
     ASSERT_TRUE(mmu().translate(0x201234, Access::Write, Priv::Supervisor, gpa));
     EXPECT_EQ(gpa, 0x00a01234u);
+    // The PDPTE has no accessed bit: a second walk must not find a reserved bit set.
+    EXPECT_EQ(m.read<uint64_t>(0x6000), 0x7000 | P);
+    mmu().flush();
+    ASSERT_TRUE(mmu().translate(0x201234, Access::Read, Priv::Supervisor, gpa));
     m.poke<uint64_t>(0x6000, 0x7000 | P | RW);  // R/W is reserved in a legacy PDPTE
     EXPECT_FALSE(mmu().translate(0x201234, Access::Read, Priv::Supervisor, gpa));
     EXPECT_EQ(pf_error(), PfErr::P | PfErr::RSV);
