@@ -162,6 +162,11 @@ inline void set_lazy_keep_cf(Cpu& c, FlagOp op, unsigned size, uint64_t res, uin
 
 // Replace the status flags selected by `mask` with `value`, materializing the others.
 inline void set_status_flags(Cpu& c, uint64_t mask, uint64_t value) {
+    if (mask == arch::Rflags::STATUS) {  // all six replaced: nothing to materialize
+        c.s.rflags = (c.s.rflags & ~arch::Rflags::STATUS) | (value & arch::Rflags::STATUS);
+        c.s.lf.op = FlagOp::None;
+        return;
+    }
     const uint64_t f = c.s.get_rflags();
     c.s.rflags = (f & ~mask) | (value & mask);
     c.s.lf.op = FlagOp::None;
@@ -179,6 +184,23 @@ inline uint64_t pf_zf_sf(uint64_t res, unsigned size) {
 // Condition code cc (0..15, the low nibble of Jcc/SETcc/CMOVcc opcodes).
 inline bool condition(const CpuState& s, unsigned cc) {
     using namespace arch::Rflags;
+    // Z and S come straight from the lazy record, whatever operation produced it.
+    if ((cc >> 1) == 2) return lazy_zf(s.lf, s.rflags) ^ (cc & 1);
+    if ((cc >> 1) == 4) return lazy_sf(s.lf, s.rflags) ^ (cc & 1);
+    if (s.lf.op == FlagOp::Logic) {
+        // CF = OF = 0 after AND/OR/XOR/TEST.
+        const bool zf = lazy_zf(s.lf, s.rflags), sf = lazy_sf(s.lf, s.rflags);
+        bool r;
+        switch (cc >> 1) {
+            case 0:
+            case 1: r = false; break;
+            case 3: r = zf; break;
+            case 5: r = base::parity_even(static_cast<uint8_t>(s.lf.res)); break;
+            case 6: r = sf; break;
+            default: r = zf || sf; break;
+        }
+        return r ^ (cc & 1);
+    }
     if (s.lf.op == FlagOp::Sub && cc >= 2) {
         const uint64_t m = base::size_mask(s.lf.size);
         const uint64_t a = s.lf.s1 & m, b = s.lf.s2 & m;
