@@ -18,7 +18,6 @@ constexpr uint16_t sel_of(uint64_t slot, uint8_t rpl = 0) {
     return static_cast<uint16_t>(slot * 8 | rpl);
 }
 
-const uint64_t kData0 = seg_desc(0, 0xfffff, access(0, 0x3), 0xc);
 const uint64_t kCodeExecOnly = seg_desc(0, 0xfffff, access(0, 0x9), 0xc);
 const uint64_t kCodeConforming = seg_desc(0, 0xfffff, access(0, 0xf), 0xc);
 
