@@ -131,6 +131,15 @@ public:
         }
         s().idtr = {kIdt, 256 * 16 - 1};
     }
+    // In long mode (after enter_long64): makes the 2 MiB page holding `gpa` read-only, with
+    // CR0.WP set so that CPL-0 writes to it fault too.
+    void make_read_only_2m(uint64_t gpa) {
+        using namespace arch;
+        const uint64_t i = gpa >> 21;
+        poke<uint64_t>(kPd + i * 8, (i << 21) | Pte::P | Pte::US | Pte::PS);
+        s().cr0 |= Cr0::WP;
+        vcpu->state_changed();
+    }
     // The vector whose stub halted the vCPU, or -1.
     int halted_vector() {
         const uint64_t rip = s().rip();

@@ -114,7 +114,10 @@ DecodeResult Decoder::decode(const uint8_t* bytes, size_t n, unsigned code_size,
     }
     out.seg = out.sego;
     if (zi.meta.branch_type == ZYDIS_BRANCH_TYPE_FAR) out.prefix |= Prefix::FAR;
-    if (const SimdClass sc = simd_class(zi.meta.isa_ext); sc != SimdClass::None) {
+    // POPCNT is an integer instruction that Zydis files under the SSE4 extension.
+    if (const SimdClass sc = zi.meta.isa_set == ZYDIS_ISA_SET_POPCNT ? SimdClass::None
+                                                                      : simd_class(zi.meta.isa_ext);
+        sc != SimdClass::None) {
         out.simd = static_cast<uint8_t>(sc);
         return DecodeResult::Ok;  // operands are irrelevant: the instruction only faults
     }

@@ -1,6 +1,14 @@
 // Multiply and divide family: MUL, IMUL (one, two and three operands), DIV, IDIV (AMD APM Vol 3).
-// CF/OF are architectural; SF/ZF/PF (undefined after MUL/IMUL) follow the low half of the result
-// and AF is cleared, as QEMU TCG computes them. DIV/IDIV leave all flags unchanged.
+// 64-bit forms compute the double-width product and dividend in 128-bit integers.
+//
+// Flags the APM leaves undefined, and what vx86 does:
+//   MUL/IMUL  SF, ZF, AF, PF left unchanged; only CF = OF is written. AMD documents nothing, but
+//             public observations of AMD hardware point this way (a Ryzen leaves ZF and PF clear
+//             after IMUL with a zero product, unicorn-engine issue #2212; the four flags were seen
+//             preserved across IMUL, remill issue #705). Bochs and QEMU instead compute SF/ZF/PF
+//             from the low half and clear AF; the Intel host computes all four from the result.
+//   DIV/IDIV  all six undefined: left unchanged. #DE (divide by zero, or a quotient that does not
+//             fit, including IDIV of the most negative dividend by -1) changes nothing.
 #include <Zydis/Zydis.h>
 
 #include "cpu/exec/families.h"
@@ -14,15 +22,8 @@ using namespace arch::Rflags;
 using u128 = unsigned __int128;
 using i128 = __int128;
 
-void mul_flags(Cpu& c, uint64_t low, unsigned size, bool overflow) {
-    set_status_flags(c, STATUS, pf_zf_sf(low, size) | (overflow ? (CF | OF) : 0));
-}
-
-// Reads the r/m operand (operand 0 of the one-operand forms, 1 of the others).
-template <unsigned S>
-bool rm(Cpu& c, const Insn& in, unsigned i, uint_t<S>& v) {
-    return read_op<S>(c, in, i, v);
-}
+// CF = OF = "the product does not fit the destination"; see the header for the rest.
+void mul_flags(Cpu& c, bool overflow) { set_status_flags(c, CF | OF, overflow ? (CF | OF) : 0); }
 
 // Writes the double-width product or quotient/remainder pair: AX for bytes, rDX:rAX otherwise.
 template <unsigned S>
@@ -44,25 +45,25 @@ u128 dividend(const Cpu& c) {
 template <unsigned S>
 ExecStatus mul1(Cpu& c, const Insn& in) {
     uint_t<S> b;
-    if (!rm<S>(c, in, 0, b)) return ExecStatus::Fault;
+    if (!read_op<S>(c, in, 0, b)) return ExecStatus::Fault;
     const u128 p = static_cast<u128>(get_reg<S>(c, RAX)) * b;
     const uint64_t lo = static_cast<uint64_t>(p) & base::size_mask(S);
     const uint64_t hi = static_cast<uint64_t>(p >> (S * 8)) & base::size_mask(S);
     set_pair<S>(c, lo, hi);
-    mul_flags(c, lo, S, hi != 0);
+    mul_flags(c, hi != 0);
     return ExecStatus::Next;
 }
 
 template <unsigned S>
 ExecStatus imul1(Cpu& c, const Insn& in) {
     uint_t<S> b;
-    if (!rm<S>(c, in, 0, b)) return ExecStatus::Fault;
+    if (!read_op<S>(c, in, 0, b)) return ExecStatus::Fault;
     const i128 p = static_cast<i128>(static_cast<int_t<S>>(get_reg<S>(c, RAX))) *
                    static_cast<int_t<S>>(b);
     const uint64_t lo = static_cast<uint64_t>(p) & base::size_mask(S);
     const uint64_t hi = static_cast<uint64_t>(p >> (S * 8)) & base::size_mask(S);
     set_pair<S>(c, lo, hi);
-    mul_flags(c, lo, S, p != static_cast<i128>(base::sign_extend(lo, S * 8)));
+    mul_flags(c, p != static_cast<i128>(base::sign_extend(lo, S * 8)));
     return ExecStatus::Next;
 }
 
@@ -71,16 +72,16 @@ template <unsigned S, bool IMM>
 ExecStatus imul_n(Cpu& c, const Insn& in) {
     uint_t<S> a, b;
     if constexpr (IMM) {
-        if (!rm<S>(c, in, 1, a)) return ExecStatus::Fault;
+        if (!read_op<S>(c, in, 1, a)) return ExecStatus::Fault;
         b = static_cast<uint_t<S>>(in.imm);
     } else {
         a = get_reg<S>(c, in.r[0]);
-        if (!rm<S>(c, in, 1, b)) return ExecStatus::Fault;
+        if (!read_op<S>(c, in, 1, b)) return ExecStatus::Fault;
     }
     const i128 p = static_cast<i128>(static_cast<int_t<S>>(a)) * static_cast<int_t<S>>(b);
     const uint64_t lo = static_cast<uint64_t>(p) & base::size_mask(S);
     set_reg<S>(c, in.r[0], static_cast<uint_t<S>>(lo));
-    mul_flags(c, lo, S, p != static_cast<i128>(base::sign_extend(lo, S * 8)));
+    mul_flags(c, p != static_cast<i128>(base::sign_extend(lo, S * 8)));
     return ExecStatus::Next;
 }
 
@@ -88,7 +89,7 @@ ExecStatus imul_n(Cpu& c, const Insn& in) {
 template <unsigned S>
 ExecStatus div1(Cpu& c, const Insn& in) {
     uint_t<S> d;
-    if (!rm<S>(c, in, 0, d)) return ExecStatus::Fault;
+    if (!read_op<S>(c, in, 0, d)) return ExecStatus::Fault;
     if (d == 0) return raise(c, arch::Vector::DE);
     const u128 n = dividend<S>(c);
     const u128 q = n / d;
@@ -100,7 +101,7 @@ ExecStatus div1(Cpu& c, const Insn& in) {
 template <unsigned S>
 ExecStatus idiv1(Cpu& c, const Insn& in) {
     uint_t<S> d;
-    if (!rm<S>(c, in, 0, d)) return ExecStatus::Fault;
+    if (!read_op<S>(c, in, 0, d)) return ExecStatus::Fault;
     if (d == 0) return raise(c, arch::Vector::DE);
     constexpr unsigned W = S * 8;
     const u128 raw = dividend<S>(c);
@@ -108,31 +109,42 @@ ExecStatus idiv1(Cpu& c, const Insn& in) {
     const i128 n = W == 64 ? static_cast<i128>(raw)
                            : static_cast<i128>(raw << (128 - 2 * W)) >> (128 - 2 * W);
     const i128 dv = static_cast<int_t<S>>(d);
-    // INT_MIN / -1 overflows i128 only for W == 64; it is a #DE in every size anyway.
-    if (W == 64 && dv == -1 && n == (static_cast<i128>(1) << 127)) return raise(c, arch::Vector::DE);
+    // The most negative dividend over -1 overflows even i128 when W == 64; in every size the
+    // quotient does not fit, so it is a #DE (APM Vol 3, "IDIV").
+    if (W == 64 && dv == -1 && n == (static_cast<i128>(1) << 127)) {
+        return raise(c, arch::Vector::DE);
+    }
     const i128 q = n / dv, r = n % dv;
-    const i128 qmin = -(static_cast<i128>(1) << (W - 1)), qmax = (static_cast<i128>(1) << (W - 1)) - 1;
-    if (q < qmin || q > qmax) return raise(c, arch::Vector::DE);
+    const i128 lim = static_cast<i128>(1) << (W - 1);
+    if (q < -lim || q >= lim) return raise(c, arch::Vector::DE);
     set_pair<S>(c, static_cast<uint64_t>(q), static_cast<uint64_t>(r));
     return ExecStatus::Next;
 }
 
+enum class Md : uint8_t { Mul, Imul, Div, Idiv };
 
-#define VX86_BY_SIZE(fn)                 \
-    Handler fn##_sized(unsigned s) {     \
-        switch (s) {                     \
-            case 1: return &fn<1>;       \
-            case 2: return &fn<2>;       \
-            case 4: return &fn<4>;       \
-            case 8: return &fn<8>;       \
-            default: return nullptr;     \
-        }                                \
+// The one-operand forms: r/m against rAX (and rDX).
+template <Md OP, unsigned S>
+ExecStatus one_operand(Cpu& c, const Insn& in) {
+    switch (OP) {
+        case Md::Mul: return mul1<S>(c, in);
+        case Md::Imul: return imul1<S>(c, in);
+        case Md::Div: return div1<S>(c, in);
+        case Md::Idiv: return idiv1<S>(c, in);
     }
-VX86_BY_SIZE(mul1)
-VX86_BY_SIZE(imul1)
-VX86_BY_SIZE(div1)
-VX86_BY_SIZE(idiv1)
-#undef VX86_BY_SIZE
+    return ExecStatus::Next;
+}
+
+template <Md OP>
+Handler bind_one_operand(const Insn& in) {
+    switch (in.opsz[0]) {
+        case 1: return &one_operand<OP, 1>;
+        case 2: return &one_operand<OP, 2>;
+        case 4: return &one_operand<OP, 4>;
+        case 8: return &one_operand<OP, 8>;
+        default: return nullptr;
+    }
+}
 
 Handler imul_multi(const Insn& in) {
     const bool imm = in.kind(2) == OpKind::Imm;
@@ -148,10 +160,11 @@ Handler imul_multi(const Insn& in) {
 
 Handler bind_muldiv(const Insn& in) {
     switch (in.mnemonic) {
-        case ZYDIS_MNEMONIC_MUL: return mul1_sized(in.opsz[0]);
-        case ZYDIS_MNEMONIC_IMUL: return in.kind(1) == OpKind::None ? imul1_sized(in.opsz[0]) : imul_multi(in);
-        case ZYDIS_MNEMONIC_DIV: return div1_sized(in.opsz[0]);
-        case ZYDIS_MNEMONIC_IDIV: return idiv1_sized(in.opsz[0]);
+        case ZYDIS_MNEMONIC_MUL: return bind_one_operand<Md::Mul>(in);
+        case ZYDIS_MNEMONIC_IMUL:
+            return in.kind(1) == OpKind::None ? bind_one_operand<Md::Imul>(in) : imul_multi(in);
+        case ZYDIS_MNEMONIC_DIV: return bind_one_operand<Md::Div>(in);
+        case ZYDIS_MNEMONIC_IDIV: return bind_one_operand<Md::Idiv>(in);
         default: return nullptr;
     }
 }
