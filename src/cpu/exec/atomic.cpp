@@ -67,7 +67,7 @@ ExecStatus cmpxchg8b(Cpu& c, const Insn& in) {
 // CMPXCHG16B m128 (APM Vol 3, "CMPXCHG16B"): as CMPXCHG8B with RDX:RAX and RCX:RBX; the memory
 // operand must be 16-byte aligned (#GP(0)), and the instruction exists only with CPUID cx16.
 ExecStatus cmpxchg16b(Cpu& c, const Insn& in) {
-    if (!c.cpuid->has("cx16")) return raise_ud(c);
+    if (!c.features.cx16) return raise_ud(c);
     const uint64_t ea = effective_address(c, in);
     if (linear(c, in.seg, ea) & 15) return raise_gp0(c);
     uint64_t lo, hi;

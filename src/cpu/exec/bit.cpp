@@ -115,7 +115,7 @@ ExecStatus scan(Cpu& c, const Insn& in) {
             return ExecStatus::Next;
         }
         case Scan::Popcnt: {
-            if (!c.cpuid->has("popcnt")) return raise_ud(c);
+            if (!c.features.popcnt) return raise_ud(c);
             const unsigned n = static_cast<unsigned>(std::popcount(v));
             set_reg<S>(c, in.r[0], static_cast<T>(n));
             set_status_flags(c, STATUS, v == 0 ? ZF : 0);
@@ -133,7 +133,7 @@ template <Bmi OP, unsigned S>
 ExecStatus bmi(Cpu& c, const Insn& in) {
     using T = uint_t<S>;
     constexpr unsigned W = S * 8;
-    if (!c.cpuid->has("bmi1")) return raise_ud(c);
+    if (!c.features.bmi1) return raise_ud(c);
     T src;
     if (!read_op<S>(c, in, OP == Bmi::Andn ? 2 : 1, src)) return ExecStatus::Fault;
     T r = 0;

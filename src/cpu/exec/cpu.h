@@ -38,7 +38,7 @@ struct ExitInfo {
 
 struct Cpu {
     Cpu(mem::GuestMemory& memory, bus::PioBus& pio_bus, const CpuidModel& model)
-        : mmu(s, memory), pio(&pio_bus), cpuid(&model) {}
+        : mmu(s, memory), pio(&pio_bus), cpuid(&model), features(CpuFeatures::of(model)) {}
     Cpu(const Cpu&) = delete;
     Cpu& operator=(const Cpu&) = delete;
 
@@ -46,6 +46,7 @@ struct Cpu {
     Mmu mmu;
     bus::PioBus* pio;
     const CpuidModel* cpuid;
+    CpuFeatures features;  // what handlers test; never a by-name CPUID lookup on the hot path
     ExitInfo exit;
     // Set by devices (through the machine) to stop the run at the next instruction boundary.
     ExitReason requested_exit = ExitReason::None;

@@ -134,7 +134,7 @@ ExecStatus std_(Cpu& c, const Insn&) { c.s.rflags |= DF; return ExecStatus::Next
 
 // LAHF/SAHF in 64-bit mode need CPUID LahfSahf (APM Vol 3, "LAHF").
 bool lahf_allowed(const Cpu& c) {
-    return c.s.mode != CpuMode::Long64 || c.cpuid->has("lahf-lm");
+    return c.s.mode != CpuMode::Long64 || c.features.lahf_lm;
 }
 
 ExecStatus lahf(Cpu& c, const Insn&) {

@@ -167,6 +167,12 @@ inline void set_status_flags(Cpu& c, uint64_t mask, uint64_t value) {
         c.s.lf.op = FlagOp::None;
         return;
     }
+    constexpr uint64_t cf_of = arch::Rflags::CF | arch::Rflags::OF;
+    if (mask == cf_of && c.s.lf.op != FlagOp::None) {  // keep PF/AF/ZF/SF lazy
+        c.s.rflags = (c.s.rflags & ~cf_of) | (value & cf_of);
+        c.s.lf.op = static_cast<FlagOp>(static_cast<uint8_t>(c.s.lf.op) | kCfOfInRflags);
+        return;
+    }
     const uint64_t f = c.s.get_rflags();
     c.s.rflags = (f & ~mask) | (value & mask);
     c.s.lf.op = FlagOp::None;

@@ -57,7 +57,7 @@ uint64_t tsc(const Cpu& c) { return c.s.icount + c.s.msr.tsc_offset; }
 ExecStatus rdtsc(Cpu& c, const Insn& in) {
     if ((c.s.cr4 & Cr4::TSD) && c.s.cpl != 0 && c.s.mode != CpuMode::Real) return raise_gp0(c);
     if (in.mnemonic == ZYDIS_MNEMONIC_RDTSCP) {
-        if (!c.cpuid->has("rdtscp")) return raise_ud(c);
+        if (!c.features.rdtscp) return raise_ud(c);
         c.s.gpr[RCX] = static_cast<uint32_t>(c.s.msr.tsc_aux);
     }
     const uint64_t t = tsc(c);
@@ -76,8 +76,8 @@ bool valid_pat(uint64_t v) {
 
 uint64_t efer_writable_mask(const Cpu& c) {
     uint64_t m = Efer::SCE | Efer::LME;
-    if (c.cpuid->has("nx")) m |= Efer::NXE;
-    if (c.cpuid->has("svm")) m |= Efer::SVME;
+    if (c.features.nx) m |= Efer::NXE;
+    if (c.features.svm) m |= Efer::SVME;
     return m | Efer::LMA;
 }
 
@@ -111,7 +111,7 @@ bool read_msr(Cpu& c, uint32_t index, uint64_t& v) {
         case msr_index(Msr::GS_BASE): v = c.s.seg[GS].base; return true;
         case msr_index(Msr::KERNEL_GS_BASE): v = m.kernel_gs_base; return true;
         case msr_index(Msr::TSC_AUX):
-            if (!c.cpuid->has("rdtscp")) return false;
+            if (!c.features.rdtscp) return false;
             v = m.tsc_aux;
             return true;
         default: break;
@@ -187,7 +187,7 @@ bool write_msr(Cpu& c, uint32_t index, uint64_t v) {
             m.kernel_gs_base = v;
             return true;
         case msr_index(Msr::TSC_AUX):
-            if (!c.cpuid->has("rdtscp") || (v >> 32)) return false;
+            if (!c.features.rdtscp || (v >> 32)) return false;
             m.tsc_aux = v;
             return true;
         default: return false;
@@ -212,8 +212,8 @@ ExecStatus wrmsr(Cpu& c, const Insn&) {
 
 uint64_t cr4_supported(const Cpu& c) {
     uint64_t m = Cr4::TSD | Cr4::DE | Cr4::PSE | Cr4::PAE | Cr4::PGE | Cr4::PCE | Cr4::MCE;
-    if (c.cpuid->has("smep")) m |= Cr4::SMEP;
-    if (c.cpuid->has("smap")) m |= Cr4::SMAP;
+    if (c.features.smep) m |= Cr4::SMEP;
+    if (c.features.smap) m |= Cr4::SMAP;
     return m;
 }
 

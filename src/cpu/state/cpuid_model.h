@@ -47,4 +47,29 @@ private:
 
 const std::vector<CpuidFeature>& cpuid_features();
 
+// The features instructions test at run time, looked up once when a vCPU is created so that no
+// handler searches the CPUID table by name.
+struct CpuFeatures {
+    bool lahf_lm = false, popcnt = false, abm = false, bmi1 = false, cx16 = false, rdtscp = false;
+    bool nx = false, svm = false, smep = false, smap = false, lm = false, syscall = false, sep = false;
+
+    static CpuFeatures of(const CpuidModel& m) {
+        CpuFeatures f;
+        f.lahf_lm = m.has("lahf-lm");
+        f.popcnt = m.has("popcnt");
+        f.abm = m.has("abm");
+        f.bmi1 = m.has("bmi1");
+        f.cx16 = m.has("cx16");
+        f.rdtscp = m.has("rdtscp");
+        f.nx = m.has("nx");
+        f.svm = m.has("svm");
+        f.smep = m.has("smep");
+        f.smap = m.has("smap");
+        f.lm = m.has("lm");
+        f.syscall = m.has("syscall");
+        f.sep = m.has("sep");
+        return f;
+    }
+};
+
 }  // namespace vx86::cpu

@@ -20,6 +20,14 @@ enum class FlagOp : uint8_t {
     Dec,    // res = s1 - 1 (s2 = 1), CF preserved in RFLAGS
 };
 
+// Added to a FlagOp (never to None): CF and OF were written since and live in RFLAGS, while
+// PF/AF/ZF/SF still come from the record. Lets MUL/IMUL and rotates, which define only CF and OF,
+// avoid materializing the other four.
+constexpr uint8_t kCfOfInRflags = 0x80;
+
+constexpr FlagOp base_op(FlagOp op) { return static_cast<FlagOp>(static_cast<uint8_t>(op) & 0x7f); }
+constexpr bool cf_of_in_rflags(FlagOp op) { return static_cast<uint8_t>(op) & kCfOfInRflags; }
+
 struct LazyFlags {
     uint64_t res = 0, s1 = 0, s2 = 0;
     FlagOp op = FlagOp::None;
@@ -27,6 +35,7 @@ struct LazyFlags {
 };
 
 inline uint64_t lazy_cf(const LazyFlags& f, uint64_t rflags) {
+    if (cf_of_in_rflags(f.op)) return rflags & arch::Rflags::CF;
     const uint64_t m = base::size_mask(f.size);
     switch (f.op) {
         case FlagOp::Add: return (f.res & m) < (f.s1 & m);
@@ -58,6 +67,7 @@ inline bool lazy_sf(const LazyFlags& f, uint64_t rflags) {
 }
 
 inline bool lazy_of(const LazyFlags& f, uint64_t rflags) {
+    if (cf_of_in_rflags(f.op)) return rflags & arch::Rflags::OF;
     const uint64_t sb = base::sign_bit(f.size);
     switch (f.op) {
         case FlagOp::Add:
@@ -79,7 +89,7 @@ inline uint64_t materialize_rflags(const LazyFlags& f, uint64_t rflags) {
     uint64_t r = rflags & ~STATUS;
     if (lazy_cf(f, rflags)) r |= CF;
     if (base::parity_even(static_cast<uint8_t>(f.res))) r |= PF;
-    if (f.op != FlagOp::Logic && ((f.s1 ^ f.s2 ^ f.res) & 0x10)) r |= AF;
+    if (base_op(f.op) != FlagOp::Logic && ((f.s1 ^ f.s2 ^ f.res) & 0x10)) r |= AF;
     if (lazy_zf(f, rflags)) r |= ZF;
     if (lazy_sf(f, rflags)) r |= SF;
     if (lazy_of(f, rflags)) r |= OF;
