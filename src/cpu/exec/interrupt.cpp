@@ -145,20 +145,10 @@ ExecStatus iret_protected(Cpu& c, unsigned n) {
     if (!lm && (f.flags & Rflags::VM) && s.cpl == 0 && n == 4) return iret_to_v86(c, f, sp);
 
     const uint16_t sel = static_cast<uint16_t>(f.cs);
-    if (sel_null(sel)) return raise_gp0(c);
     RawDescriptor d;
-    switch (read_descriptor(s, c.mmu, sel, d)) {
-        case DescFault::Limit: return raise(c, Vector::GP, sel & 0xfffc);
-        case DescFault::Page: return ExecStatus::Fault;
-        case DescFault::None: break;
-    }
+    if (!check_return_cs(s, c.mmu, sel, d)) return ExecStatus::Fault;
     const uint8_t rpl = sel_rpl(sel);
-    const bool conforming = d.type() & 4;
-    if (!d.is_code() || rpl < s.cpl || (conforming ? d.dpl() > rpl : d.dpl() != rpl))
-        return raise(c, Vector::GP, sel & 0xfffc);
-    if (!d.present()) return raise(c, Vector::NP, sel & 0xfffc);
     const bool to64 = lm && d.l();
-    if (lm && d.l() && d.db()) return raise(c, Vector::GP, sel & 0xfffc);
     if (to64 ? !is_canonical(f.rip) : f.rip > d.limit()) return raise_gp0(c);
 
     // 64-bit mode always pops SS:RSP; otherwise only on a return to an outer level.
@@ -167,25 +157,8 @@ ExecStatus iret_protected(Cpu& c, unsigned n) {
     if (pop_stack) {
         if (!read_stack(c, sp + 3 * n, n, f.rsp) || !read_stack(c, sp + 4 * n, n, f.ss))
             return ExecStatus::Fault;
-        const uint16_t ssel = static_cast<uint16_t>(f.ss);
-        if (sel_null(ssel)) {
-            // A null SS is allowed returning to 64-bit code at CPL < 3 (APM Vol 3, "IRET").
-            if (!to64 || rpl == 3) return raise_gp0(c);
-            new_ss = null_segment(ssel, rpl);
-            new_ss.attrib |= Attr::P | Attr::S | Attr::W_R | Attr::DB;
-        } else {
-            RawDescriptor sd;
-            switch (read_descriptor(s, c.mmu, ssel, sd)) {
-                case DescFault::Limit: return raise(c, Vector::GP, ssel & 0xfffc);
-                case DescFault::Page: return ExecStatus::Fault;
-                case DescFault::None: break;
-            }
-            if (sel_rpl(ssel) != rpl || sd.dpl() != rpl || !sd.is_data() || !(sd.type() & 2))
-                return raise(c, Vector::GP, ssel & 0xfffc);
-            if (!sd.present()) return raise(c, Vector::SS, ssel & 0xfffc);
-            if (!set_descriptor_accessed(s, c.mmu, ssel, sd)) return ExecStatus::Fault;
-            new_ss = segment_from_descriptor(ssel, sd);
-        }
+        if (!load_return_ss(s, c.mmu, static_cast<uint16_t>(f.ss), rpl, to64, new_ss))
+            return ExecStatus::Fault;
     }
     if (!set_descriptor_accessed(s, c.mmu, sel, d)) return ExecStatus::Fault;
 
@@ -202,14 +175,7 @@ ExecStatus iret_protected(Cpu& c, unsigned n) {
     s.set_rflags(flags);
     s.rip() = to64 ? f.rip : f.rip & base::size_mask(n);
     s.update_mode();
-    if (rpl > cpl_before) {
-        for (unsigned r : {ES, DS, FS, GS}) {
-            const Segment& g = s.seg[r];
-            const bool conf_code = g.is_code() && (g.type() & 4);
-            if (g.present() && !conf_code && g.dpl() < s.cpl) s.seg[r] = null_segment(0, 0);
-        }
-        s.update_segment_checks();
-    }
+    if (rpl > cpl_before) null_inaccessible_data_segments(s);
     finish_iret(c);
     return ExecStatus::Branch;
 }

@@ -314,19 +314,9 @@ ExecStatus far_ret(Cpu& c, const Insn& in) {
         s.update_mode();
         return ExecStatus::Branch;
     }
-    if (sel_null(sel)) return raise_gp0(c);
     RawDescriptor d;
-    switch (read_descriptor(s, c.mmu, sel, d)) {
-        case DescFault::Limit: return raise(c, Vector::GP, sel & 0xfffc);
-        case DescFault::Page: return ExecStatus::Fault;
-        case DescFault::None: break;
-    }
+    if (!check_return_cs(s, c.mmu, sel, d)) return ExecStatus::Fault;
     const uint8_t rpl = sel_rpl(sel);
-    const bool conforming = d.type() & 4;
-    if (!d.is_code() || rpl < s.cpl || (conforming ? d.dpl() > rpl : d.dpl() != rpl))
-        return raise(c, Vector::GP, sel & 0xfffc);
-    if (!d.present()) return raise(c, Vector::NP, sel & 0xfffc);
-    if (s.long_mode() && d.l() && d.db()) return raise(c, Vector::GP, sel & 0xfffc);
     if (rpl == s.cpl) {
         if (!check_target_offset(c, d, rip)) return ExecStatus::Fault;
         s.gpr[RSP] = (s.gpr[RSP] & ~s.sp_mask) | ((sp + 2 * n + imm) & s.sp_mask);
@@ -335,36 +325,15 @@ ExecStatus far_ret(Cpu& c, const Insn& in) {
     }
     uint64_t nsp, ssv;
     if (!rd(2 * n + imm, nsp) || !rd(3 * n + imm, ssv)) return ExecStatus::Fault;
-    const uint16_t ssel = static_cast<uint16_t>(ssv);
     Segment new_ss;
-    const bool to64 = s.long_mode() && d.l();
-    if (sel_null(ssel)) {
-        if (!to64 || rpl == 3) return raise_gp0(c);
-        new_ss = null_segment(ssel, rpl);
-    } else {
-        RawDescriptor sd;
-        switch (read_descriptor(s, c.mmu, ssel, sd)) {
-            case DescFault::Limit: return raise(c, Vector::GP, ssel & 0xfffc);
-            case DescFault::Page: return ExecStatus::Fault;
-            case DescFault::None: break;
-        }
-        if (sel_rpl(ssel) != rpl || sd.dpl() != rpl || !sd.is_data() || !(sd.type() & 2))
-            return raise(c, Vector::GP, ssel & 0xfffc);
-        if (!sd.present()) return raise(c, Vector::SS, ssel & 0xfffc);
-        if (!set_descriptor_accessed(s, c.mmu, ssel, sd)) return ExecStatus::Fault;
-        new_ss = segment_from_descriptor(ssel, sd);
-    }
+    if (!load_return_ss(s, c.mmu, static_cast<uint16_t>(ssv), rpl, s.long_mode() && d.l(), new_ss))
+        return ExecStatus::Fault;
     if (!check_target_offset(c, d, rip)) return ExecStatus::Fault;
     s.seg[SS] = new_ss;
     commit_cs(c, sel, d, rpl, rip);
     const uint64_t mask = s.sp_mask;
     s.gpr[RSP] = (n == 8 || mask == ~uint64_t{0}) ? nsp + imm : ((nsp + imm) & mask) | (s.gpr[RSP] & ~mask);
-    // Data segments the outer level may not use become null (APM Vol 3, "RET (Far)").
-    for (unsigned r : {ES, DS, FS, GS}) {
-        const Segment& g = s.seg[r];
-        const bool conf_code = g.is_code() && (g.type() & 4);
-        if (g.present() && !conf_code && g.dpl() < s.cpl) s.seg[r] = null_segment(0, 0);
-    }
+    null_inaccessible_data_segments(s);
     s.update_mode();
     return ExecStatus::Branch;
 }

@@ -64,6 +64,68 @@ Segment null_segment(uint16_t sel, uint8_t dpl) {
     return n;
 }
 
+bool check_return_cs(CpuState& s, Mmu& mmu, uint16_t sel, RawDescriptor& d) {
+    if (sel_null(sel)) {
+        set_fault(s, Vector::GP, 0);
+        return false;
+    }
+    switch (read_descriptor(s, mmu, sel, d)) {
+        case DescFault::Limit: set_fault(s, Vector::GP, sel & 0xfffc); return false;
+        case DescFault::Page: return false;
+        case DescFault::None: break;
+    }
+    const uint8_t rpl = sel_rpl(sel);
+    const bool conforming = d.type() & 4;
+    if (!d.is_code() || rpl < s.cpl || (conforming ? d.dpl() > rpl : d.dpl() != rpl) ||
+        (s.long_mode() && d.l() && d.db())) {
+        set_fault(s, Vector::GP, sel & 0xfffc);
+        return false;
+    }
+    if (!d.present()) {
+        set_fault(s, Vector::NP, sel & 0xfffc);
+        return false;
+    }
+    return true;
+}
+
+bool load_return_ss(CpuState& s, Mmu& mmu, uint16_t ssel, uint8_t rpl, bool to64, Segment& out) {
+    if (sel_null(ssel)) {
+        if (!to64 || rpl == 3) {
+            set_fault(s, Vector::GP, 0);
+            return false;
+        }
+        out = null_segment(ssel, rpl);
+        out.attrib |= Attr::P | Attr::S | Attr::W_R | Attr::DB;
+        return true;
+    }
+    RawDescriptor sd;
+    switch (read_descriptor(s, mmu, ssel, sd)) {
+        case DescFault::Limit: set_fault(s, Vector::GP, ssel & 0xfffc); return false;
+        case DescFault::Page: return false;
+        case DescFault::None: break;
+    }
+    if (sel_rpl(ssel) != rpl || sd.dpl() != rpl || !sd.is_data() || !(sd.type() & 2)) {
+        set_fault(s, Vector::GP, ssel & 0xfffc);
+        return false;
+    }
+    if (!sd.present()) {
+        set_fault(s, Vector::SS, ssel & 0xfffc);
+        return false;
+    }
+    if (!set_descriptor_accessed(s, mmu, ssel, sd)) return false;
+    out = segment_from_descriptor(ssel, sd);
+    return true;
+}
+
+void null_inaccessible_data_segments(CpuState& s) {
+    for (unsigned r : {ES, DS, FS, GS}) {
+        const Segment& g = s.seg[r];
+        const bool conf_code = g.is_code() && (g.type() & 4);
+        if (g.present() && !conf_code && g.dpl() < s.cpl) s.seg[r] = null_segment(0, 0);
+    }
+    s.update_segment_checks();
+}
+
 bool load_data_segment(CpuState& s, Mmu& mmu, unsigned seg, uint16_t sel) {
     const uint32_t err = sel & 0xfffc;
     if (sel_null(sel)) {

@@ -35,6 +35,19 @@ void load_segment_real(CpuState& s, unsigned seg, uint16_t sel);
 // On failure s.fault holds #GP/#SS/#NP with the selector error code.
 bool load_data_segment(CpuState& s, Mmu& mmu, unsigned seg, uint16_t sel);
 
+// Target code segment of a far RET or IRET (APM Vol 3, "RET (Far)", "IRET"): a present code
+// segment with RPL >= CPL, DPL == RPL (DPL <= RPL if conforming), not L=1 with D=1. On failure
+// s.fault holds #GP/#NP(selector) or the #PF of the descriptor read.
+bool check_return_cs(CpuState& s, Mmu& mmu, uint16_t sel, arch::RawDescriptor& d);
+
+// The SS popped by a far RET or IRET to privilege `rpl`: writable data with RPL == DPL == rpl, or
+// a null selector when returning to 64-bit code below CPL 3. Sets the accessed bit.
+bool load_return_ss(CpuState& s, Mmu& mmu, uint16_t ssel, uint8_t rpl, bool to64, Segment& out);
+
+// After a return to an outer privilege level, data (and non-conforming code) segments that the new
+// CPL may not use are made null (APM Vol 3, "RET (Far)", "IRET").
+void null_inaccessible_data_segments(CpuState& s);
+
 // Null-selector hidden state for data segments (unusable outside 64-bit mode).
 Segment null_segment(uint16_t sel, uint8_t rpl_dpl);
 
