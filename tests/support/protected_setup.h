@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <span>
 
 #include "arch/descriptor.h"
 #include "cpu/mmu/segmentation.h"
@@ -107,6 +108,26 @@ inline int halted_real_vector(TestMachine& m) {
     if (!m.s().halted || m.s().seg[cpu::CS].base != TestMachine::kIdtStubs || m.s().rip() == 0)
         return -1;
     return static_cast<int>((m.s().rip() - 1) / 16);
+}
+
+// A flat 64-bit or 32-bit machine whose IDT halts on a per-vector stub (see halted_vector()).
+inline TestMachine& long64(TestMachine& m) {
+    m.enter_long64();
+    m.install_idt64();
+    return m;
+}
+
+inline TestMachine& prot32(TestMachine& m) {
+    m.enter_protected32();
+    install_idt32(m);
+    return m;
+}
+
+// Runs `code` for at most `n` instructions and returns the vector it halted on, or -1.
+inline int run_for_vector(TestMachine& m, std::span<const uint8_t> code, uint64_t n = 20) {
+    m.load_code(code);
+    m.run(n);
+    return m.halted_vector();
 }
 
 }  // namespace vx86::test

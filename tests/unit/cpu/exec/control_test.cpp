@@ -13,24 +13,6 @@ using namespace arch;
 using Bytes = std::vector<uint8_t>;
 constexpr uint64_t kCode = TestMachine::kCodeBase;
 
-TestMachine& long64(TestMachine& m) {
-    m.enter_long64();
-    m.install_idt64();
-    return m;
-}
-
-TestMachine& prot32(TestMachine& m) {
-    m.enter_protected32();
-    install_idt32(m);
-    return m;
-}
-
-int run_for_vector(TestMachine& m, const Bytes& code, uint64_t n = 20) {
-    m.load_code(code);
-    m.run(n);
-    return m.halted_vector();
-}
-
 uint64_t stack64(TestMachine& m, unsigned slot) {
     return m.read<uint64_t>(m.s().gpr[cpu::RSP] + 8 * slot);
 }

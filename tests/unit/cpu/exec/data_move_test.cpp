@@ -12,12 +12,6 @@ namespace {
 using namespace arch;
 using Bytes = std::vector<uint8_t>;
 
-TestMachine& long64(TestMachine& m) {
-    m.enter_long64();
-    m.install_idt64();
-    return m;
-}
-
 uint64_t& reg(TestMachine& m, unsigned r) {
     return m.s().gpr[r];
 }

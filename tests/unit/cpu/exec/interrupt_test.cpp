@@ -12,24 +12,6 @@ namespace {
 using namespace arch;
 using Bytes = std::vector<uint8_t>;
 
-TestMachine& prot32(TestMachine& m) {
-    m.enter_protected32();
-    install_idt32(m);
-    return m;
-}
-
-TestMachine& long64(TestMachine& m) {
-    m.enter_long64();
-    m.install_idt64();
-    return m;
-}
-
-int run_for_vector(TestMachine& m, const Bytes& code, uint64_t n = 20) {
-    m.load_code(code);
-    m.run(n);
-    return m.halted_vector();
-}
-
 uint64_t stack64(TestMachine& m, unsigned slot) {
     return m.read<uint64_t>(m.s().gpr[cpu::RSP] + 8 * slot);
 }

@@ -21,24 +21,6 @@ constexpr uint16_t sel_of(uint64_t slot, uint8_t rpl = 0) {
 const uint64_t kCodeExecOnly = seg_desc(0, 0xfffff, access(0, 0x9), 0xc);
 const uint64_t kCodeConforming = seg_desc(0, 0xfffff, access(0, 0xf), 0xc);
 
-TestMachine& prot32(TestMachine& m) {
-    m.enter_protected32();
-    install_idt32(m);
-    return m;
-}
-
-TestMachine& long64(TestMachine& m) {
-    m.enter_long64();
-    m.install_idt64();
-    return m;
-}
-
-int run_for_vector(TestMachine& m, const Bytes& code, uint64_t n = 20) {
-    m.load_code(code);
-    m.run(n);
-    return m.halted_vector();
-}
-
 uint32_t error32(TestMachine& m) {
     return m.read<uint32_t>(m.s().gpr[cpu::RSP]);
 }

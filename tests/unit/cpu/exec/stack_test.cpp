@@ -13,18 +13,6 @@ using namespace arch;
 using Bytes = std::vector<uint8_t>;
 constexpr uint64_t kTop = TestMachine::kStackTop;
 
-TestMachine& long64(TestMachine& m) {
-    m.enter_long64();
-    m.install_idt64();
-    return m;
-}
-
-TestMachine& prot32(TestMachine& m) {
-    m.enter_protected32();
-    install_idt32(m);
-    return m;
-}
-
 uint64_t rsp(TestMachine& m) {
     return m.s().gpr[cpu::RSP];
 }

@@ -17,26 +17,8 @@ constexpr uint32_t kMsrStar = 0xc0000081, kMsrLstar = 0xc0000082, kMsrKernelGs =
                    kMsrPat = 0x277, kMsrEfer = 0xc0000080;
 
 // Runs `code` and returns the vector whose HLT stub stopped the vCPU (-1 if none).
-int run_for_vector(TestMachine& m, const Bytes& code, uint64_t n = 20) {
-    m.load_code(code);
-    m.run(n);
-    return m.halted_vector();
-}
-
 uint64_t error_code64(TestMachine& m) {
     return m.read<uint64_t>(m.s().gpr[cpu::RSP]);
-}
-
-TestMachine& long64(TestMachine& m) {
-    m.enter_long64();
-    m.install_idt64();
-    return m;
-}
-
-TestMachine& prot32(TestMachine& m) {
-    m.enter_protected32();
-    install_idt32(m);
-    return m;
 }
 
 // ---- CLI / STI / HLT -------------------------------------------------------------------------
