@@ -63,13 +63,13 @@ std::vector<CpuidLeaf> base_leaves() {
     // Features on in the qemu64 model (a subset of QEMU's: vx86 has no FPU/SSE yet).
     const uint32_t edx1 = (1u << 3) | (1u << 4) | (1u << 5) | (1u << 6) | (1u << 8) | (1u << 11) |
                           (1u << 12) | (1u << 13) | (1u << 15) | (1u << 16) | (1u << 17) | (1u << 19);
-    const uint32_t ecx1 = (1u << 13) | (1u << 23);
+    const uint32_t ecx1 = 1u << 13;  // CX16; QEMU's qemu64 has no POPCNT (+popcnt adds it)
     std::vector<CpuidLeaf> v = {
         {0, 0, 7, kAuth, kCamd, kEnti},
         {1, 0, kSignature, 0x00000800, ecx1, edx1},
         {7, 0, 0, 0, 0, 0, true},
         {0x80000000, 0, 0x80000008, kAuth, kCamd, kEnti},
-        {0x80000001, 0, kSignature, 0, (1u << 0) | (1u << 5),
+        {0x80000001, 0, kSignature, 0, 1u << 0,  // LahfSahf; ABM only with +abm, as in QEMU
          (edx1 & kAmdMirroredEdx) | (1u << 11) | (1u << 20) | (1u << 29)},
         {0x80000008, 0, 0x00003028, 0, 0, 0},  // 40 physical, 48 linear address bits
     };
