@@ -58,7 +58,9 @@ struct Exit {
 class Vcpu {
 public:
     virtual ~Vcpu() = default;
-    // Runs until an exit. Legal only from one thread at a time per Vcpu.
+    // Runs until an exit. Legal only from one thread at a time per Vcpu. `max_insns` bounds the
+    // run: every retired instruction uses one unit, and so does every fault delivered without an
+    // instruction retiring (so a guest stuck in a fault loop still returns, with InsnLimit).
     virtual Result<Exit> run(uint64_t max_insns = ~uint64_t{0}) = 0;
     virtual Regs get_regs() const = 0;
     virtual Status set_regs(const Regs& regs) = 0;

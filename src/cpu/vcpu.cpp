@@ -309,13 +309,16 @@ const ExitInfo& Vcpu::run(uint64_t max_insns) {
             if (!b) {
                 if (deliver(event_from_fault(s.fault, s.rip())) == Step::Exit) return c.exit;
                 prev = nullptr;
+                --budget;  // a delivered fault uses budget too, so fault loops still return
                 continue;
             }
             if (prev && b != &m_scratch) add_link(*prev, *b);
         }
         uint64_t retired = 0;
         const Step st = execute(*b, budget, retired);
-        budget -= retired;
+        // Budget counts retired instructions, and at least one unit per block so that a guest
+        // whose every instruction faults (a fault loop) still comes back to the caller.
+        budget -= retired ? retired : 1;
         if (st == Step::Exit) return c.exit;
         prev = b == &m_scratch ? nullptr : b;
     }

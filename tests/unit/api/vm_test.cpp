@@ -58,6 +58,27 @@ TEST(VmApi, InstructionBudgetStopsTheRun) {
     EXPECT_EQ(v.instructions_retired(), 1000u);
 }
 
+TEST(VmApi, AFaultLoopStillReturnsWithTheBudgetUsed) {
+    auto vm = Vm::create();
+    ASSERT_TRUE(vm);
+    ASSERT_TRUE((*vm)->set_user_memory_region({0, 0, 0, 0, 1 << 20, nullptr}));
+    // Real mode, IVT all zeros: every vector points at 0000:0000, which holds UD2 -> #UD forever.
+    const uint8_t ud2[] = {0x0f, 0x0b};
+    ASSERT_TRUE((*vm)->write_phys(0, ud2, sizeof ud2));
+    Vcpu& v = **(*vm)->create_vcpu();
+    Sregs s = flat_real_mode(v);
+    s.idt = {0, 0x3ff};
+    ASSERT_TRUE(v.set_sregs(s));
+    Regs r = v.get_regs();
+    r.rip = 0;
+    r.rsp = 0x8000;
+    v.set_regs(r);
+    auto e = v.run(500);
+    ASSERT_TRUE(e);
+    EXPECT_EQ(e->reason, ExitReason::InsnLimit);
+    EXPECT_EQ(v.instructions_retired(), 0u);
+}
+
 TEST(VmApi, BadRequestsAreErrorsWithMessages) {
     EXPECT_FALSE(Vm::create("pentium9"));
     EXPECT_EQ(Vm::create("qemu64,+svm").status().code(), ErrorCode::Unsupported);
