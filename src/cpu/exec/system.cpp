@@ -379,6 +379,17 @@ ExecStatus clts(Cpu& c, const Insn&) {
     return ExecStatus::Next;
 }
 
+// STAC/CLAC set and clear RFLAGS.AC, which decides whether SMAP lets the kernel touch user pages:
+// #UD without SMAP or outside CPL 0 (APM Vol 3, "STAC"), and cached translations are dropped.
+template <bool SET>
+ExecStatus stac_clac(Cpu& c, const Insn&) {
+    if (!c.features.smap || c.s.cpl != 0) return raise_ud(c);
+    if (SET) c.s.rflags |= Rflags::AC;
+    else c.s.rflags &= ~Rflags::AC;
+    if (c.s.cr4 & Cr4::SMAP) c.mmu.flush();
+    return ExecStatus::Branch;
+}
+
 ExecStatus invlpg(Cpu& c, const Insn& in) {
     if (in.kind(0) != OpKind::Mem) return raise_ud(c);
     c.mmu.invlpg(linear(c, in.seg, effective_address(c, in)));
@@ -411,6 +422,8 @@ Handler bind_system(const Insn& in) {
         case ZYDIS_MNEMONIC_SMSW: return &smsw;
         case ZYDIS_MNEMONIC_CLTS: return &clts;
         case ZYDIS_MNEMONIC_INVLPG: return &invlpg;
+        case ZYDIS_MNEMONIC_STAC: return &stac_clac<true>;
+        case ZYDIS_MNEMONIC_CLAC: return &stac_clac<false>;
         case ZYDIS_MNEMONIC_WBINVD:
         case ZYDIS_MNEMONIC_INVD: return &exec_nop;
         default: return nullptr;

@@ -596,5 +596,26 @@ TEST(SystemClts, ClearsTsAndIsPrivileged) {
     EXPECT_TRUE(u.s().cr0 & Cr0::TS);
 }
 
+TEST(SystemSmap, StacClacToggleAcAndGateSupervisorAccessToUserPages) {
+    TestMachine m("max");
+    long64(m);
+    // Code, stack and IDT live in the first 2 MiB: make it supervisor-only, or SMAP would stop
+    // the CPU's own IDT reads. kDataBase (second 2 MiB) stays a user page.
+    m.poke<uint64_t>(TestMachine::kPd, arch::Pte::P | arch::Pte::RW | arch::Pte::PS);
+    m.s().cr4 |= arch::Cr4::SMAP;
+    m.vcpu->state_changed();
+    m.poke<uint32_t>(TestMachine::kDataBase, 0x1234);
+    m.s().gpr[cpu::RBX] = TestMachine::kDataBase;
+    // stac; mov eax, [rbx]; clac; mov eax, [rbx]  -> the second read is a SMAP #PF
+    const Bytes code = {0x0f, 0x01, 0xcb, 0x8b, 0x03, 0x0f, 0x01, 0xca, 0x8b, 0x03};
+    EXPECT_EQ(run_for_vector(m, code, 10), 14);
+    EXPECT_EQ(m.s().gpr[cpu::RAX] & 0xffffffff, 0x1234u);
+    EXPECT_EQ(m.s().cr2, TestMachine::kDataBase);
+    // Without SMAP in the CPU model, STAC is #UD.
+    TestMachine q("qemu64");
+    long64(q);
+    EXPECT_EQ(run_for_vector(q, Bytes{0x0f, 0x01, 0xcb}, 3), 6);
+}
+
 }  // namespace
 }  // namespace vx86::test
