@@ -117,13 +117,7 @@ Handler pick_binop(const Insn& in) {
 
 template <Op OP>
 Handler bind_binop(const Insn& in) {
-    switch (in.opsz[0]) {
-        case 1: return pick_binop<OP, 1>(in);
-        case 2: return pick_binop<OP, 2>(in);
-        case 4: return pick_binop<OP, 4>(in);
-        case 8: return pick_binop<OP, 8>(in);
-        default: return nullptr;
-    }
+    return by_size<1, 2, 4, 8>(in.opsz[0], [&]<unsigned S>() { return pick_binop<OP, S>(in); });
 }
 
 template <Un OP, unsigned S>
@@ -135,13 +129,7 @@ Handler pick_unop(const Insn& in) {
 
 template <Un OP>
 Handler bind_unop(const Insn& in) {
-    switch (in.opsz[0]) {
-        case 1: return pick_unop<OP, 1>(in);
-        case 2: return pick_unop<OP, 2>(in);
-        case 4: return pick_unop<OP, 4>(in);
-        case 8: return pick_unop<OP, 8>(in);
-        default: return nullptr;
-    }
+    return by_size<1, 2, 4, 8>(in.opsz[0], [&]<unsigned S>() { return pick_unop<OP, S>(in); });
 }
 
 }  // namespace

@@ -123,13 +123,7 @@ Handler pick(const Insn& in, bool is_xadd) {
 }
 
 Handler bind_rm_reg(const Insn& in, bool is_xadd) {
-    switch (in.opsz[0]) {
-        case 1: return pick<1>(in, is_xadd);
-        case 2: return pick<2>(in, is_xadd);
-        case 4: return pick<4>(in, is_xadd);
-        case 8: return pick<8>(in, is_xadd);
-        default: return nullptr;
-    }
+    return by_size<1, 2, 4, 8>(in.opsz[0], [&]<unsigned S>() { return pick<S>(in, is_xadd); });
 }
 
 }  // namespace

@@ -186,33 +186,19 @@ Handler pick_bt(const Insn& in) {
 
 template <Bt OP>
 Handler bind_bt(const Insn& in) {
-    switch (in.opsz[0]) {
-        case 2: return pick_bt<OP, 2>(in);
-        case 4: return pick_bt<OP, 4>(in);
-        case 8: return pick_bt<OP, 8>(in);
-        default: return nullptr;
-    }
+    return by_size<2, 4, 8>(in.opsz[0], [&]<unsigned S>() { return pick_bt<OP, S>(in); });
 }
 
 template <Scan OP>
 Handler bind_scan(const Insn& in) {
     if (in.kind(0) != OpKind::Reg) return nullptr;
-    switch (in.opsz[0]) {
-        case 2: return &scan<OP, 2>;
-        case 4: return &scan<OP, 4>;
-        case 8: return &scan<OP, 8>;
-        default: return nullptr;
-    }
+    return by_size<2, 4, 8>(in.opsz[0], []<unsigned S>() { return &scan<OP, S>; });
 }
 
 template <Bmi OP>
 Handler bind_bmi(const Insn& in) {
     if (in.kind(0) != OpKind::Reg) return nullptr;
-    switch (in.opsz[0]) {
-        case 4: return &bmi<OP, 4>;
-        case 8: return &bmi<OP, 8>;
-        default: return nullptr;
-    }
+    return by_size<4, 8>(in.opsz[0], []<unsigned S>() { return &bmi<OP, S>; });
 }
 
 }  // namespace

@@ -90,15 +90,8 @@ ExecStatus loop(Cpu& c, const Insn& in) {
     return set_branch_target(c, c.s.rip() + in.imm, S) ? ExecStatus::Branch : ExecStatus::Fault;
 }
 
-#define VX86_SIZED(name)                            \
-    Handler name##_sized(unsigned s) {              \
-        switch (s) {                                \
-            case 2: return &name<2>;                \
-            case 4: return &name<4>;                \
-            case 8: return &name<8>;                \
-            default: return nullptr;                \
-        }                                           \
-    }
+#define VX86_SIZED(name) \
+    Handler name##_sized(unsigned s) { return by_size<2, 4, 8>(s, []<unsigned S>() { return &name<S>; }); }
 VX86_SIZED(jmp_rel)
 VX86_SIZED(jcc)
 VX86_SIZED(call_rel)
@@ -107,32 +100,21 @@ VX86_SIZED(ret_near)
 
 template <Loop L>
 Handler loop_sized(unsigned s) {
-    switch (s) {
-        case 2: return &loop<L, 2>;
-        case 4: return &loop<L, 4>;
-        case 8: return &loop<L, 8>;
-        default: return nullptr;
-    }
+    return by_size<2, 4, 8>(s, []<unsigned S>() { return &loop<L, S>; });
 }
 
 Handler jmp_ind_sized(const Insn& in) {
     const bool m = in.kind(0) == OpKind::Mem;
-    switch (in.osize) {
-        case 2: return m ? &jmp_ind<2, OpKind::Mem> : &jmp_ind<2, OpKind::Reg>;
-        case 4: return m ? &jmp_ind<4, OpKind::Mem> : &jmp_ind<4, OpKind::Reg>;
-        case 8: return m ? &jmp_ind<8, OpKind::Mem> : &jmp_ind<8, OpKind::Reg>;
-        default: return nullptr;
-    }
+    return by_size<2, 4, 8>(in.osize, [m]<unsigned S>() -> Handler {
+        return m ? &jmp_ind<S, OpKind::Mem> : &jmp_ind<S, OpKind::Reg>;
+    });
 }
 
 Handler call_ind_sized(const Insn& in) {
     const bool m = in.kind(0) == OpKind::Mem;
-    switch (in.osize) {
-        case 2: return m ? &call_ind<2, OpKind::Mem> : &call_ind<2, OpKind::Reg>;
-        case 4: return m ? &call_ind<4, OpKind::Mem> : &call_ind<4, OpKind::Reg>;
-        case 8: return m ? &call_ind<8, OpKind::Mem> : &call_ind<8, OpKind::Reg>;
-        default: return nullptr;
-    }
+    return by_size<2, 4, 8>(in.osize, [m]<unsigned S>() -> Handler {
+        return m ? &call_ind<S, OpKind::Mem> : &call_ind<S, OpKind::Reg>;
+    });
 }
 
 }  // namespace

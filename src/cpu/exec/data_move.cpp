@@ -198,13 +198,7 @@ Handler bind_data_move(const Insn& in) {
             if (k0 == OpKind::CReg || k1 == OpKind::CReg || k0 == OpKind::DReg ||
                 k1 == OpKind::DReg)
                 return bind_system(in);
-            switch (s) {
-                case 1: return pick_mov<1>(in);
-                case 2: return pick_mov<2>(in);
-                case 4: return pick_mov<4>(in);
-                case 8: return pick_mov<8>(in);
-            }
-            return nullptr;
+            return by_size<1, 2, 4, 8>(s, [&]<unsigned S>() { return pick_mov<S>(in); });
         case ZYDIS_MNEMONIC_MOVZX: return bind_movx<false>(in);
         case ZYDIS_MNEMONIC_MOVSX:
         case ZYDIS_MNEMONIC_MOVSXD: return bind_movx<true>(in);
@@ -212,22 +206,13 @@ Handler bind_data_move(const Insn& in) {
             // Canonicalise "xchg reg, r/m" so the memory operand (if any) is first.
             const bool mem = k0 == OpKind::Mem || k1 == OpKind::Mem;
             if (k1 == OpKind::Mem) return nullptr;  // Zydis always lists r/m first
-            switch (s) {
-                case 1: return mem ? &xchg<1, OpKind::Mem> : &xchg<1, OpKind::Reg>;
-                case 2: return mem ? &xchg<2, OpKind::Mem> : &xchg<2, OpKind::Reg>;
-                case 4: return mem ? &xchg<4, OpKind::Mem> : &xchg<4, OpKind::Reg>;
-                case 8: return mem ? &xchg<8, OpKind::Mem> : &xchg<8, OpKind::Reg>;
-            }
-            return nullptr;
+            return by_size<1, 2, 4, 8>(s, [mem]<unsigned S>() -> Handler {
+                return mem ? &xchg<S, OpKind::Mem> : &xchg<S, OpKind::Reg>;
+            });
         }
         case ZYDIS_MNEMONIC_LEA:
             if (k1 != OpKind::Mem) return nullptr;
-            switch (s) {
-                case 2: return &lea<2>;
-                case 4: return &lea<4>;
-                case 8: return &lea<8>;
-            }
-            return nullptr;
+            return by_size<2, 4, 8>(s, []<unsigned S>() { return &lea<S>; });
         case ZYDIS_MNEMONIC_CBW: return &cbw<2>;
         case ZYDIS_MNEMONIC_CWDE: return &cbw<4>;
         case ZYDIS_MNEMONIC_CDQE: return &cbw<8>;
@@ -235,12 +220,7 @@ Handler bind_data_move(const Insn& in) {
         case ZYDIS_MNEMONIC_CDQ: return &cwd<4>;
         case ZYDIS_MNEMONIC_CQO: return &cwd<8>;
         case ZYDIS_MNEMONIC_BSWAP:
-            switch (s) {
-                case 2: return &bswap<2>;
-                case 4: return &bswap<4>;
-                case 8: return &bswap<8>;
-            }
-            return nullptr;
+            return by_size<2, 4, 8>(s, []<unsigned S>() { return &bswap<S>; });
         case ZYDIS_MNEMONIC_CLC: return &clc;
         case ZYDIS_MNEMONIC_STC: return &stc;
         case ZYDIS_MNEMONIC_CMC: return &cmc;
@@ -270,12 +250,9 @@ Handler bind_data_move(const Insn& in) {
         return k0 == OpKind::Reg ? &setcc<OpKind::Reg> : k0 == OpKind::Mem ? &setcc<OpKind::Mem> : nullptr;
     }
     const bool mem = k1 == OpKind::Mem;
-    switch (s) {
-        case 2: return mem ? &cmov<2, OpKind::Mem> : &cmov<2, OpKind::Reg>;
-        case 4: return mem ? &cmov<4, OpKind::Mem> : &cmov<4, OpKind::Reg>;
-        case 8: return mem ? &cmov<8, OpKind::Mem> : &cmov<8, OpKind::Reg>;
-    }
-    return nullptr;
+    return by_size<2, 4, 8>(s, [mem]<unsigned S>() -> Handler {
+        return mem ? &cmov<S, OpKind::Mem> : &cmov<S, OpKind::Reg>;
+    });
 }
 
 }  // namespace vx86::cpu

@@ -137,23 +137,14 @@ ExecStatus one_operand(Cpu& c, const Insn& in) {
 
 template <Md OP>
 Handler bind_one_operand(const Insn& in) {
-    switch (in.opsz[0]) {
-        case 1: return &one_operand<OP, 1>;
-        case 2: return &one_operand<OP, 2>;
-        case 4: return &one_operand<OP, 4>;
-        case 8: return &one_operand<OP, 8>;
-        default: return nullptr;
-    }
+    return by_size<1, 2, 4, 8>(in.opsz[0], []<unsigned S>() { return &one_operand<OP, S>; });
 }
 
 Handler imul_multi(const Insn& in) {
     const bool imm = in.kind(2) == OpKind::Imm;
-    switch (in.opsz[0]) {
-        case 2: return imm ? &imul_n<2, true> : &imul_n<2, false>;
-        case 4: return imm ? &imul_n<4, true> : &imul_n<4, false>;
-        case 8: return imm ? &imul_n<8, true> : &imul_n<8, false>;
-        default: return nullptr;
-    }
+    return by_size<2, 4, 8>(in.opsz[0], [imm]<unsigned S>() -> Handler {
+        return imm ? &imul_n<S, true> : &imul_n<S, false>;
+    });
 }
 
 }  // namespace

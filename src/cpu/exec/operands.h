@@ -19,6 +19,17 @@ using uint_t = std::conditional_t<S == 1, uint8_t,
 template <unsigned S>
 using int_t = std::make_signed_t<uint_t<S>>;
 
+// ---- binding ---------------------------------------------------------------------------------
+
+// The handler `pick.template operator()<S>()` for operand size `size` when it is one of Sizes,
+// else nullptr (the dispatcher then binds #UD). Used by every family's binder.
+template <unsigned... Sizes, typename Pick>
+Handler by_size(unsigned size, Pick&& pick) {
+    Handler h = nullptr;
+    (void)((size == Sizes ? (h = pick.template operator()<Sizes>(), true) : false) || ...);
+    return h;
+}
+
 // ---- registers -------------------------------------------------------------------------------
 
 template <unsigned S>

@@ -207,13 +207,7 @@ template <Sh OP>
 Handler bind_sh(const Insn& in) {
     const bool mem = in.kind(0) == OpKind::Mem;
     if (!mem && in.kind(0) != OpKind::Reg) return nullptr;
-    switch (in.opsz[0]) {
-        case 1: return pick_sh<OP, 1>(mem);
-        case 2: return pick_sh<OP, 2>(mem);
-        case 4: return pick_sh<OP, 4>(mem);
-        case 8: return pick_sh<OP, 8>(mem);
-        default: return nullptr;
-    }
+    return by_size<1, 2, 4, 8>(in.opsz[0], [mem]<unsigned S>() { return pick_sh<OP, S>(mem); });
 }
 
 template <bool LEFT, unsigned S>
@@ -225,12 +219,7 @@ template <bool LEFT>
 Handler bind_shxd(const Insn& in) {
     const bool mem = in.kind(0) == OpKind::Mem;
     if ((!mem && in.kind(0) != OpKind::Reg) || in.kind(1) != OpKind::Reg) return nullptr;
-    switch (in.opsz[0]) {
-        case 2: return pick_shxd<LEFT, 2>(mem);
-        case 4: return pick_shxd<LEFT, 4>(mem);
-        case 8: return pick_shxd<LEFT, 8>(mem);
-        default: return nullptr;
-    }
+    return by_size<2, 4, 8>(in.opsz[0], [mem]<unsigned S>() { return pick_shxd<LEFT, S>(mem); });
 }
 
 }  // namespace

@@ -138,15 +138,8 @@ ExecStatus leave(Cpu& c, const Insn&) {
 }
 
 
-#define VX86_SIZED(name)               \
-    Handler name##_sized(unsigned s) { \
-        switch (s) {                   \
-            case 2: return &name<2>;   \
-            case 4: return &name<4>;   \
-            case 8: return &name<8>;   \
-            default: return nullptr;   \
-        }                              \
-    }
+#define VX86_SIZED(name) \
+    Handler name##_sized(unsigned s) { return by_size<2, 4, 8>(s, []<unsigned S>() { return &name<S>; }); }
 VX86_SIZED(push_op)
 VX86_SIZED(pop_op)
 VX86_SIZED(pushf)
