@@ -39,6 +39,11 @@ void Vcpu::request_exit(ExitReason reason, uint32_t code) {
     m_cpu.s.block_break = true;
 }
 
+void Vcpu::inject_smi() {
+    m_cpu.s.smm.smi_pending = true;
+    m_cpu.s.block_break = true;
+}
+
 void Vcpu::complete_io_in(uint32_t value) {
     if (!m_cpu.pio_in_pending) return;
     m_cpu.pio_in_pending = false;

@@ -34,6 +34,10 @@ public:
     // Called (through the machine) by devices such as isa-debug-exit; takes effect at the next
     // instruction boundary.
     void request_exit(ExitReason reason, uint32_t code = 0);
+    // Latches an SMI (one deep, like KVM_SMI): recognised at the next instruction boundary, so an
+    // SMI raised by a port write (APM 0xB2) is taken right after that OUT retires.
+    void inject_smi();
+    bool in_smm() const { return m_cpu.s.smm.in_smm; }
     // Completes an IN that exited with ExitReason::Io: the value lands in AL/AX/EAX.
     void complete_io_in(uint32_t value);
     // Completes an access that exited with ExitReason::Mmio: `data` answers a read (ignored for a

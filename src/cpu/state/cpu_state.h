@@ -56,6 +56,18 @@ struct Fault {
     uint64_t cr2 = 0;  // for #PF
 };
 
+// SMM bookkeeping kept in the vCPU, not in SMRAM (seed 001): migrated with the vCPU events.
+struct SmmState {
+    bool in_smm = false;
+    bool smi_pending = false;     // one latched SMI (APM Vol 2, 10.3.1)
+    bool inside_nmi = false;      // SMM was entered with NMIs already blocked
+    bool init_latched = false;    // INIT received while in SMM, delivered after RSM
+    uint8_t saved_shadow = 0;     // interrupt shadow of the interrupted code, restored by RSM
+    uint64_t smbase = 0x30000;    // IA32_SMBASE (reset value; kept across INIT)
+    uint64_t smi_count = 0;       // MSR_SMI_COUNT (0x34)
+    bool operator==(const SmmState&) const = default;
+};
+
 struct CpuState {
     std::array<uint64_t, kNumRegSlots> gpr{};
     uint64_t rflags = arch::Rflags::FIXED1;  // status flags valid only when lf.op == None
@@ -73,6 +85,7 @@ struct CpuState {
     bool nmi_blocked = false;      // between NMI delivery and the next IRET
     bool nmi_pending = false;
     bool db_trap_pending = false;  // single-step #DB owed after an instruction that exited
+    SmmState smm;
     uint64_t icount = 0;           // instructions retired
     bool block_break = false;      // stop the current block after this instruction (SMC, exits)
 
