@@ -53,6 +53,30 @@ struct Exit {
     IoExit io;
     MmioExit mmio;
     uint32_t debug_exit_code;
+    // The vCPU was in SMM when it exited (KVM_RUN_X86_SMM): route I/O and MMIO to the SMM view.
+    bool smm;
+};
+
+// Interrupt-shadow bits as KVM numbers them (KVM_X86_SHADOW_INT_MOV_SS / _STI).
+constexpr uint8_t kShadowMovSs = 1, kShadowSti = 2;
+
+// Pending and in-service events, shaped after KVM_GET/SET_VCPU_EVENTS (what vx86 models of it).
+// Every field is 0 or 1 except the shadow masks.
+struct VcpuEvents {
+    struct {
+        uint8_t pending;  // an NMI is queued
+        uint8_t masked;   // NMIs blocked (an NMI handler or SMM is running)
+    } nmi;
+    uint8_t interrupt_shadow;  // kShadow* bits of the current code (the SMM code while in SMM)
+    struct {
+        uint8_t smm;             // in System Management Mode
+        uint8_t pending;         // one latched SMI
+        uint8_t smm_inside_nmi;  // SMM entered from an NMI handler: RSM keeps NMIs blocked
+        uint8_t latched_init;    // INIT received in SMM, taken after RSM
+    } smi;
+    // vx86: the shadow of the code the SMI interrupted, kept in the vCPU rather than in SMRAM
+    // (seed 001) and given back by RSM. Meaningful only with smi.smm = 1.
+    uint8_t smm_saved_shadow;
 };
 
 class Vcpu {
@@ -75,6 +99,16 @@ public:
     // pass nothing. The interrupted instruction runs again on the next run() and completes.
     virtual void complete_mmio(const uint8_t* data = nullptr, unsigned len = 0) = 0;
     virtual uint64_t instructions_retired() const = 0;
+
+    // Latches an SMI, taken at the next instruction boundary outside SMM (KVM_SMI).
+    virtual void inject_smi() = 0;
+    // Queues an NMI (KVM_NMI).
+    virtual void inject_nmi() = 0;
+    // An INIT signal: latched while in SMM, otherwise the vCPU goes to its INIT state.
+    virtual void inject_init() = 0;
+    virtual VcpuEvents get_vcpu_events() const = 0;
+    // Rejects values other than 0/1 and shadow bits beyond the two defined ones.
+    virtual Status set_vcpu_events(const VcpuEvents& events) = 0;
 };
 
 class Vm {

@@ -63,6 +63,7 @@ Result<Exit> VcpuImpl::run(uint64_t max_insns) {
     x.reason = to_api(e.reason);
     x.io = IoExit{e.io.in, e.io.size, e.io.port, e.io.data};
     x.debug_exit_code = e.debug_exit_code;
+    x.smm = m_v.in_smm();
     if (e.reason == cpu::ExitReason::Mmio) {
         const cpu::MmioAccess& a = m_v.mmio_access();
         x.mmio.phys_addr = a.gpa;
@@ -165,6 +166,8 @@ Result<uint64_t> VcpuImpl::get_msr(uint32_t index) const {
         case msr_index(Msr::TSC): return s.icount + s.msr.tsc_offset;
         case msr_index(Msr::TSC_AUX): return s.msr.tsc_aux;
         case msr_index(Msr::APIC_BASE): return s.msr.apic_base;
+        case msr_index(Msr::SMBASE): return s.smm.smbase;
+        case msr_index(Msr::SMI_COUNT): return s.smm.smi_count;
         default: break;
     }
     const char* name = msr_name(index);
@@ -188,9 +191,62 @@ Status VcpuImpl::set_msr(uint32_t index, uint64_t v) {
         case msr_index(Msr::PAT): s.msr.pat = v; return Status::ok();
         case msr_index(Msr::TSC): s.msr.tsc_offset = v - s.icount; return Status::ok();
         case msr_index(Msr::TSC_AUX): s.msr.tsc_aux = v & 0xffffffff; return Status::ok();
+        // IA32_SMBASE is writable only by the host (as in KVM); the guest relocates through SMRAM.
+        case msr_index(Msr::SMBASE):
+            if (v >> 32) return {ErrorCode::InvalidArgument, "SMBASE must fit in 32 bits"};
+            s.smm.smbase = v;
+            return Status::ok();
+        case msr_index(Msr::SMI_COUNT): s.smm.smi_count = v; return Status::ok();
         default: break;
     }
     return {ErrorCode::NotFound, "MSR " + std::to_string(index) + " is not writable through the API"};
+}
+
+namespace {
+uint8_t to_kvm_shadow(uint8_t s) {
+    return static_cast<uint8_t>(((s & cpu::Shadow::STI) ? kShadowSti : 0) |
+                                ((s & cpu::Shadow::MOV_SS) ? kShadowMovSs : 0));
+}
+uint8_t from_kvm_shadow(uint8_t s) {
+    return static_cast<uint8_t>(((s & kShadowSti) ? cpu::Shadow::STI : 0) |
+                                ((s & kShadowMovSs) ? cpu::Shadow::MOV_SS : 0));
+}
+}  // namespace
+
+VcpuEvents VcpuImpl::get_vcpu_events() const {
+    const cpu::CpuState& s = m_v.state();
+    VcpuEvents e{};
+    e.nmi.pending = s.nmi_pending;
+    e.nmi.masked = s.nmi_blocked;
+    e.interrupt_shadow = to_kvm_shadow(s.interrupt_shadow);
+    e.smi.smm = s.smm.in_smm;
+    e.smi.pending = s.smm.smi_pending;
+    e.smi.smm_inside_nmi = s.smm.inside_nmi;
+    e.smi.latched_init = s.smm.init_latched;
+    e.smm_saved_shadow = to_kvm_shadow(s.smm.saved_shadow);
+    return e;
+}
+
+Status VcpuImpl::set_vcpu_events(const VcpuEvents& e) {
+    for (uint8_t b : {e.nmi.pending, e.nmi.masked, e.smi.smm, e.smi.pending, e.smi.smm_inside_nmi,
+                      e.smi.latched_init})
+        if (b > 1) return {ErrorCode::InvalidArgument, "vcpu events: flags must be 0 or 1"};
+    if ((e.interrupt_shadow | e.smm_saved_shadow) & ~(kShadowSti | kShadowMovSs))
+        return {ErrorCode::InvalidArgument, "vcpu events: unknown interrupt-shadow bits"};
+    if (!e.smi.smm && (e.smi.smm_inside_nmi || e.smm_saved_shadow))
+        return {ErrorCode::InvalidArgument,
+                "vcpu events: smm_inside_nmi and smm_saved_shadow need smi.smm = 1"};
+    cpu::CpuState& s = m_v.state();
+    s.nmi_pending = e.nmi.pending;
+    s.nmi_blocked = e.nmi.masked;
+    s.interrupt_shadow = from_kvm_shadow(e.interrupt_shadow);
+    s.smm.in_smm = e.smi.smm;
+    s.smm.smi_pending = e.smi.pending;
+    s.smm.inside_nmi = e.smi.smm_inside_nmi;
+    s.smm.init_latched = e.smi.latched_init;
+    s.smm.saved_shadow = from_kvm_shadow(e.smm_saved_shadow);
+    m_v.state_changed();  // switches the address space to match smi.smm
+    return Status::ok();
 }
 
 }  // namespace vx86::api

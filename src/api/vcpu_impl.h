@@ -21,6 +21,11 @@ public:
     void complete_io_in(uint32_t value) override { m_v.complete_io_in(value); }
     void complete_mmio(const uint8_t* data, unsigned len) override { m_v.complete_mmio(data, len); }
     uint64_t instructions_retired() const override { return m_v.state().icount; }
+    void inject_smi() override { m_v.inject_smi(); }
+    void inject_nmi() override { m_v.inject_nmi(); }
+    void inject_init() override { m_v.inject_init(); }
+    VcpuEvents get_vcpu_events() const override;
+    Status set_vcpu_events(const VcpuEvents& events) override;
 
 private:
     cpu::Vcpu& m_v;

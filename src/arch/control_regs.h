@@ -15,7 +15,7 @@ constexpr uint64_t PE = 1u << 0, MP = 1u << 1, EM = 1u << 2, TS = 1u << 3, ET = 
 namespace Cr4 {
 constexpr uint64_t VME = 1u << 0, PVI = 1u << 1, TSD = 1u << 2, DE = 1u << 3, PSE = 1u << 4,
                    PAE = 1u << 5, MCE = 1u << 6, PGE = 1u << 7, PCE = 1u << 8, OSFXSR = 1u << 9,
-                   OSXMMEXCPT = 1u << 10, UMIP = 1u << 11, FSGSBASE = 1u << 16,
+                   OSXMMEXCPT = 1u << 10, UMIP = 1u << 11, FSGSBASE = 1u << 16, PCIDE = 1u << 17,
                    OSXSAVE = 1u << 18, SMEP = 1u << 20, SMAP = 1u << 21;
 }  // namespace Cr4
 

@@ -17,6 +17,7 @@ using namespace arch;
 Vcpu::Vcpu(mem::GuestMemory& memory, bus::PioBus& pio, CpuidModel model)
     : m_model(std::move(model)), m_cpu(memory, pio, m_model) {
     m_decoder.configure(m_model.has("abm"), m_model.has("bmi1"));
+    m_cpu.transitions = this;
     reset();
 }
 
@@ -29,6 +30,7 @@ void Vcpu::reset() {
 
 void Vcpu::state_changed() {
     m_cpu.s.update_mode();
+    m_cpu.mmu.set_address_space(m_cpu.s.smm.in_smm ? 1 : 0);
     m_cpu.mmu.flush();
     m_cache.flush();
 }
@@ -42,6 +44,59 @@ void Vcpu::request_exit(ExitReason reason, uint32_t code) {
 void Vcpu::inject_smi() {
     m_cpu.s.smm.smi_pending = true;
     m_cpu.s.block_break = true;
+}
+
+void Vcpu::inject_init() {
+    m_cpu.s.smm.init_latched = true;
+    m_cpu.s.block_break = true;
+}
+
+void Vcpu::inject_nmi() {
+    m_cpu.s.nmi_pending = true;
+    m_cpu.s.block_break = true;
+}
+
+// INIT: the power-on state except what INIT leaves alone (APM Vol 2, 14.1.4 "INIT"; SDM Table
+// 10-1): MSRs, SMBASE and the SMI count survive; the instruction count keeps running.
+void Vcpu::init_signal() {
+    CpuState& s = m_cpu.s;
+    const Msrs msr = s.msr;
+    const uint64_t smbase = s.smm.smbase, smi_count = s.smm.smi_count, icount = s.icount;
+    const bool smi_pending = s.smm.smi_pending;
+    reset();
+    s.msr = msr;
+    s.smm.smbase = smbase;
+    s.smm.smi_count = smi_count;
+    s.smm.smi_pending = smi_pending;
+    s.icount = icount;
+}
+
+ExecStatus Vcpu::rsm(Cpu& c) {
+    if (m_smm.rsm(c) == SmmStatus::Shutdown) {
+        c.exit.reason = ExitReason::Shutdown;
+        return ExecStatus::Exit;
+    }
+    m_shadow_reloaded = true;
+    return ExecStatus::Branch;
+}
+
+// SMI outranks INIT, NMI and INTR (SDM Vol 3, Table 6-2); in SMM both stay latched until RSM.
+Vcpu::Step Vcpu::take_smi_or_init() {
+    CpuState& s = m_cpu.s;
+    if (s.smm.in_smm) return Step::Continue;
+    if (s.smm.smi_pending) {
+        s.smm.smi_pending = false;
+        if (m_smm.enter(m_cpu) == SmmStatus::Shutdown) {
+            m_cpu.exit.reason = ExitReason::Shutdown;
+            return Step::Exit;
+        }
+        return Step::Continue;
+    }
+    if (s.smm.init_latched) {
+        s.smm.init_latched = false;
+        init_signal();
+    }
+    return Step::Continue;
 }
 
 void Vcpu::complete_io_in(uint32_t value) {
@@ -154,10 +209,15 @@ Block* Vcpu::fetch_block(Block& scratch) {
     const uint8_t* host;
     if (!m_cpu.mmu.translate_fetch(la, gpa, host)) return nullptr;
     if (host) {
-        if (Block* b = m_cache.lookup(gpa, s.code_size)) return b;
+        // SMRAM and normal memory may differ at one address: the key carries the address space.
+        const uint64_t key = gpa | (uint64_t{m_cpu.mmu.address_space()} << 63);
+        if (Block* b = m_cache.lookup(key, s.code_size)) return b;
         const unsigned avail = static_cast<unsigned>(base::kPageSize - base::page_offset(gpa));
-        Block& b = m_cache.slot(gpa);
-        if (build_block(b, gpa, host, avail, true)) return &b;
+        Block& b = m_cache.slot(key);
+        if (build_block(b, gpa, host, avail, true)) {
+            b.gpa = key;
+            return &b;
+        }
         b.gpa = ~uint64_t{0};
     }
     // Page-crossing instruction or code outside RAM: decode one uncached instruction from a
@@ -233,7 +293,9 @@ Vcpu::Step Vcpu::execute(Block& b, uint64_t budget, uint64_t& retired) {
         goto done;
     }
 done:
-    if (shadow_before) s.interrupt_shadow &= static_cast<uint8_t>(~shadow_before);
+    // A shadow RSM just gave back belongs to the next instruction, not to this one.
+    if (shadow_before && !m_shadow_reloaded) s.interrupt_shadow &= static_cast<uint8_t>(~shadow_before);
+    m_shadow_reloaded = false;
     if (tf && !faulted) {
         // Single-step trap after the instruction (APM Vol 2, 13.1.4 "Single-Step"). When the
         // instruction exited to the embedder (I/O), the trap is owed and delivered on resume.
@@ -295,6 +357,10 @@ const ExitInfo& Vcpu::run(uint64_t max_insns) {
             if (deliver(Event{static_cast<uint8_t>(Vector::DB), EventType::Exception, false, 0, 0,
                               s.rip()}) == Step::Exit)
                 return c.exit;
+            prev = nullptr;
+        }
+        if (s.smm.smi_pending || s.smm.init_latched) [[unlikely]] {
+            if (take_smi_or_init() == Step::Exit) return c.exit;
             prev = nullptr;
         }
         if (s.nmi_pending || ((s.rflags & Rflags::IF) && m_intc)) {

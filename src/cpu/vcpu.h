@@ -8,10 +8,11 @@
 #include "cpu/decode/code_cache.h"
 #include "cpu/decode/decoder.h"
 #include "cpu/exec/cpu.h"
+#include "cpu/smm/smm.h"
 
 namespace vx86::cpu {
 
-class Vcpu {
+class Vcpu final : private SystemTransitions {
 public:
     Vcpu(mem::GuestMemory& memory, bus::PioBus& pio, CpuidModel model);
     Vcpu(const Vcpu&) = delete;
@@ -38,6 +39,12 @@ public:
     // SMI raised by a port write (APM 0xB2) is taken right after that OUT retires.
     void inject_smi();
     bool in_smm() const { return m_cpu.s.smm.in_smm; }
+    // An INIT signal (as from an INIT IPI): latched while in SMM and taken after RSM; otherwise
+    // the vCPU resets to the INIT state at the next boundary (SMBASE and MSRs are kept).
+    void inject_init();
+    // Queues an NMI (one deep; blocked while an NMI handler or SMM runs).
+    void inject_nmi();
+    void set_smm_vendor_hooks(SmmVendorHooks* hooks) { m_smm.set_vendor_hooks(hooks); }
     // Completes an IN that exited with ExitReason::Io: the value lands in AL/AX/EAX.
     void complete_io_in(uint32_t value);
     // Completes an access that exited with ExitReason::Mmio: `data` answers a read (ignored for a
@@ -50,6 +57,9 @@ private:
     enum class Step : uint8_t { Continue, Exit };
 
     Step deliver_pending();
+    Step take_smi_or_init();
+    void init_signal();
+    ExecStatus rsm(Cpu& c) override;
     Step deliver(const struct Event& ev);
     Block* fetch_block(Block& scratch);
     bool build_block(Block& b, uint64_t gpa, const uint8_t* host, unsigned avail, bool cacheable);
@@ -64,6 +74,8 @@ private:
     CodeCache m_cache;
     Block m_scratch;  // uncached page-crossing or MMIO-resident instruction
     bus::InterruptController* m_intc = nullptr;
+    Smm m_smm;
+    bool m_shadow_reloaded = false;  // RSM gave back an interrupt shadow during this block
 };
 
 }  // namespace vx86::cpu

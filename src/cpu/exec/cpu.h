@@ -36,6 +36,18 @@ struct ExitInfo {
     uint32_t debug_exit_code = 0;
 };
 
+struct Cpu;
+
+// Instructions whose behaviour lives above the executor (src/cpu/smm, later src/cpu/svm): the
+// vCPU implements this and the handlers in exec call through it.
+class SystemTransitions {
+public:
+    virtual ExecStatus rsm(Cpu& c) = 0;
+
+protected:
+    ~SystemTransitions() = default;
+};
+
 struct Cpu {
     Cpu(mem::GuestMemory& memory, bus::PioBus& pio_bus, const CpuidModel& model)
         : mmu(s, memory), pio(&pio_bus), cpuid(&model), features(CpuFeatures::of(model)) {}
@@ -53,6 +65,7 @@ struct Cpu {
     uint32_t requested_code = 0;
     // An IN that exited to the embedder completes into this register slot on the next run.
     bool pio_in_pending = false;
+    SystemTransitions* transitions = nullptr;
 };
 
 }  // namespace vx86::cpu

@@ -5,6 +5,7 @@
 #include "arch/msr.h"
 #include "cpu/exec/families.h"
 #include "cpu/exec/operands.h"
+#include "cpu/state/supported_bits.h"
 
 namespace vx86::cpu {
 
@@ -74,12 +75,7 @@ bool valid_pat(uint64_t v) {
     return true;
 }
 
-uint64_t efer_writable_mask(const Cpu& c) {
-    uint64_t m = Efer::SCE | Efer::LME;
-    if (c.features.nx) m |= Efer::NXE;
-    if (c.features.svm) m |= Efer::SVME;
-    return m | Efer::LMA;
-}
+uint64_t efer_writable_mask(const Cpu& c) { return efer_supported(c.features); }
 
 // Returns false for #GP(0).
 bool read_msr(Cpu& c, uint32_t index, uint64_t& v) {
@@ -208,14 +204,15 @@ ExecStatus wrmsr(Cpu& c, const Insn&) {
     return ExecStatus::Branch;
 }
 
+// RSM outside SMM is #UD (APM Vol 3, "RSM"); inside, the SMM module restores the saved state.
+ExecStatus rsm(Cpu& c, const Insn&) {
+    if (!c.s.smm.in_smm || !c.transitions) return raise_ud(c);
+    return c.transitions->rsm(c);
+}
+
 // ---- control registers (APM Vol 2, 3.1 "System-Control Registers") ---------------------------
 
-uint64_t cr4_supported(const Cpu& c) {
-    uint64_t m = Cr4::TSD | Cr4::DE | Cr4::PSE | Cr4::PAE | Cr4::PGE | Cr4::PCE | Cr4::MCE;
-    if (c.features.smep) m |= Cr4::SMEP;
-    if (c.features.smap) m |= Cr4::SMAP;
-    return m;
-}
+uint64_t cr4_supported(const Cpu& c) { return cr4_supported(c.features); }
 
 bool write_cr0(Cpu& c, uint64_t v) {
     CpuState& s = c.s;
@@ -409,6 +406,7 @@ Handler bind_system(const Insn& in) {
         case ZYDIS_MNEMONIC_CLI: return &cli;
         case ZYDIS_MNEMONIC_STI: return &sti;
         case ZYDIS_MNEMONIC_HLT: return &hlt;
+        case ZYDIS_MNEMONIC_RSM: return &rsm;
         case ZYDIS_MNEMONIC_CPUID: return &cpuid;
         case ZYDIS_MNEMONIC_RDTSC:
         case ZYDIS_MNEMONIC_RDTSCP: return &rdtsc;
