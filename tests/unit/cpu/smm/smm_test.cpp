@@ -556,6 +556,49 @@ TEST_F(Smm32, InvalidCr0InThe32BitMapShutsDown) {
     EXPECT_TRUE(m.vcpu->in_smm());
 }
 
+// What the SVM issue will do in its hooks: mark the save area on entry, veto RSM on a bad image.
+class RecordingHooks : public SmmVendorHooks {
+public:
+    bool enter_smm(Cpu& c, SmramStateSave& area) override {
+        ++entered;
+        saw_smm_on_entry = c.s.smm.in_smm;
+        area.s64.svm_guest_flag = 1;
+        area.s64.svm_guest_vmcb_gpa = 0x1234000;
+        return true;
+    }
+    bool leave_smm(Cpu&, const SmramStateSave& area) override {
+        ++left;
+        seen_gpa = area.s64.svm_guest_vmcb_gpa;
+        return allow_leave;
+    }
+    int entered = 0, left = 0;
+    bool saw_smm_on_entry = true;
+    bool allow_leave = true;
+    uint64_t seen_gpa = 0;
+};
+
+TEST_F(Smm, VendorHooksRunOnEntryAndRsm) {
+    RecordingHooks hooks;
+    m.vcpu->set_smm_vendor_hooks(&hooks);
+    m.enter_long64();
+    m.load_code(std::vector<uint8_t>{0x90, 0x90, 0xf4});
+    install_handler(kRsm);
+    take_smi();
+    EXPECT_EQ(hooks.entered, 1);
+    EXPECT_FALSE(hooks.saw_smm_on_entry);  // runs before the switch to SMM
+    EXPECT_EQ(area().s64.svm_guest_flag, 1u);
+    EXPECT_EQ(area().s64.svm_guest_vmcb_gpa, 0x1234000u);
+    rsm();
+    EXPECT_EQ(hooks.left, 1);
+    EXPECT_EQ(hooks.seen_gpa, 0x1234000u);
+    // A hook that refuses the image makes RSM shut down, with the CPU still in SMM.
+    hooks.allow_leave = false;
+    take_smi();
+    EXPECT_EQ(m.run(1).reason, ExitReason::Shutdown);
+    EXPECT_TRUE(m.vcpu->in_smm());
+    m.vcpu->set_smm_vendor_hooks(nullptr);
+}
+
 TEST(SmramLayout, AttributePackingsRoundTrip) {
     for (uint32_t a = 0; a < 0x1000; ++a) {
         const auto v = static_cast<uint16_t>(a);
