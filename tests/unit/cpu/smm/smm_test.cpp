@@ -255,6 +255,30 @@ TEST_F(Smm, ApiStyleSmbaseAndSmramOnlySlotDoNotConfuseTheCodeCache) {
     EXPECT_EQ(m.read<uint32_t>(kSmram + 0xfefc), 0u);
 }
 
+TEST_F(Smm, DirtyLoggingSeesWritesInBothAddressSpaces) {
+    constexpr uint64_t kSmram = 0x1000000;
+    ASSERT_TRUE(m.memory.set_slot({9, 1, kSmram, 0x10000, nullptr, mem::SlotFlag::LOG_DIRTY}));
+    // Normal RAM slot 0 with dirty logging too: SMM code writing normal RAM must be seen there.
+    ASSERT_TRUE(m.memory.set_slot({0, 0, 0, TestMachine::kRamSize, nullptr, mem::SlotFlag::LOG_DIRTY}));
+    m.enter_real16();
+    m.load_code(std::vector<uint8_t>{0x90, 0xf4});
+    // Handler: mov dword [0x5000], 1 (DS base 0 in SMM: normal RAM) ; rsm
+    install_handler(std::vector<uint8_t>{0x66, 0xc7, 0x06, 0x00, 0x50, 0x01, 0x00, 0x00, 0x00, 0x0f, 0xaa}, kSmram);
+    m.s().smm.smbase = kSmram;
+    ASSERT_TRUE(m.memory.get_and_clear_dirty(9));
+    ASSERT_TRUE(m.memory.get_and_clear_dirty(0));
+    take_smi();
+    m.run(1);
+    rsm();
+    auto smram_dirty = m.memory.get_and_clear_dirty(9);
+    ASSERT_TRUE(smram_dirty);
+    EXPECT_EQ((*smram_dirty)[0], uint64_t{1} << 15);  // the page holding SMBASE + 0xFE00
+    auto ram_dirty = m.memory.get_and_clear_dirty(0);
+    ASSERT_TRUE(ram_dirty);
+    EXPECT_EQ((*ram_dirty)[0], uint64_t{1} << 5);     // 0x5000
+    EXPECT_EQ(m.read<uint32_t>(0x5000), 1u);
+}
+
 TEST_F(Smm, InvalidImagesShutDownAndLeaveTheCpuInSmm) {
     struct Case {
         const char* what;
