@@ -32,9 +32,15 @@ bool Mmu::phys_write(uint64_t gpa, const void* in, unsigned n) {
 
 void Mmu::flush() {
     ++m_tlb_epoch;
-    m_read.fill(TlbEntry{});
-    m_write.fill(TlbEntry{});
-    m_exec.fill(TlbEntry{});
+    if (m_filled_overflow) {
+        m_read.fill(TlbEntry{});
+        m_write.fill(TlbEntry{});
+        m_exec.fill(TlbEntry{});
+    } else {
+        for (unsigned i = 0; i < m_nfilled; ++i) *m_filled[i] = TlbEntry{};
+    }
+    m_nfilled = 0;
+    m_filled_overflow = false;
 }
 
 void Mmu::flush_nonglobal() {
@@ -226,7 +232,12 @@ bool Mmu::fill(uint64_t la, Access a, Priv p, uint64_t& gpa) {
     e.addend = reinterpret_cast<uintptr_t>(slot->host + (gpage - slot->gpa)) - base::page_base(la);
     e.gpa_page = gpage | (global ? 1 : 0);
     auto& table = a == Access::Read ? m_read : a == Access::Write ? m_write : m_exec;
-    table[index(la)] = e;
+    TlbEntry& slot_entry = table[index(la)];
+    if (slot_entry.tag == ~uint64_t{0}) {
+        if (m_nfilled < m_filled.size()) m_filled[m_nfilled++] = &slot_entry;
+        else m_filled_overflow = true;
+    }
+    slot_entry = e;
     return true;
 }
 

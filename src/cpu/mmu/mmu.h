@@ -121,6 +121,11 @@ private:
     unsigned m_as = 0;
     uint64_t m_tlb_epoch = 1;
     std::array<TlbEntry, kTlbSize> m_read{}, m_write{}, m_exec{};
+    // Entries filled since the last full flush, so that flushing a nearly empty TLB (SMM entry
+    // and RSM flush twice per SMI) touches only those. Overflow falls back to clearing all.
+    std::array<TlbEntry*, 256> m_filled{};
+    unsigned m_nfilled = 0;
+    bool m_filled_overflow = false;
 };
 
 }  // namespace vx86::cpu

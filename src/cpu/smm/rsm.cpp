@@ -45,8 +45,7 @@ SmmStatus Smm::rsm(Cpu& c) {
     n.halted = auto_halt & kAutoHaltRestart;
     n.update_mode();
     s = n;
-    c.mmu.set_address_space(0);
-    c.mmu.flush();
+    c.mmu.set_address_space(0);  // also empties the TLB, which held SMM-mode translations
     return SmmStatus::Ok;
 }
 

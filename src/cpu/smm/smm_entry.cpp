@@ -54,7 +54,7 @@ SmmStatus Smm::enter(Cpu& c) {
     s.seg[CS] = Segment{static_cast<uint16_t>(s.smm.smbase >> 4), kAttr, 0xffffffff, s.smm.smbase};
     for (SegReg r : {ES, SS, DS, FS, GS}) s.seg[r] = Segment{0, kAttr, 0xffffffff, 0};
     s.update_mode();
-    c.mmu.flush();
+    // No TLB flush here: set_address_space(1) above already emptied it and nothing refilled it.
     return SmmStatus::Ok;
 }
 
