@@ -14,7 +14,8 @@ constexpr uint32_t kSmmRevision64 = 0x00020064;  // AMD64 format, SMBASE relocat
 constexpr uint32_t kSmmRevision32 = 0x00020000;
 constexpr uint8_t kAutoHaltRestart = 1;          // bit 0: SMI interrupted HLT
 
-// 64-bit segment record (APM Vol 2, Table 10-2): attributes in the VMCB packing.
+// 64-bit segment record (APM Vol 2, Table 10-2): the attribute word of the descriptor (G at bit
+// 15), not the 12-bit VMCB packing.
 struct SmramSegment64 {
     uint16_t selector;
     uint16_t attributes;
@@ -32,7 +33,7 @@ struct SmramSegment32 {
 };
 static_assert(sizeof(SmramSegment32) == 12);
 
-// AMD64 state-save format, revision 0x00020064 (APM Vol 2, 10.2.3 "SMRAM State-Save Area").
+// AMD64 state-save format, revision 0x00020064 (APM Vol 2, Table 10-2 "AMD64 Architecture SMM State-Save Area").
 struct SmramState64 {
     SmramSegment64 es, cs, ss, ds, fs, gs;  // FE00
     SmramSegment64 gdtr;                    // FE60: limit and base only

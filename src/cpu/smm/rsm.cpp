@@ -40,8 +40,8 @@ SmmStatus Smm::rsm(Cpu& c) {
     n.smm.inside_nmi = false;
     n.interrupt_shadow = n.smm.saved_shadow;
     n.smm.saved_shadow = 0;
-    // Auto-halt restart still set: go back to the HLT that the SMI interrupted (APM Vol 2,
-    // 10.2.4 "Auto-Halt Restart"; RIP already points past the HLT, so resuming is re-halting).
+    // Auto-halt restart still set: go back to the HLT that the SMI interrupted (APM Vol 2 ch. 10,
+    // "Auto-Halt Restart"; RIP already points past the HLT, so resuming is re-halting).
     n.halted = auto_halt & kAutoHaltRestart;
     n.update_mode();
     s = n;

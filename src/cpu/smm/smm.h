@@ -24,10 +24,10 @@ class Smm {
 public:
     void set_vendor_hooks(SmmVendorHooks* hooks) { m_hooks = hooks; }
 
-    // Takes the latched SMI at an instruction boundary (APM Vol 2, 10.3 "Using SMM").
+    // Takes the latched SMI at an instruction boundary (APM Vol 2 ch. 10, "System-Management Mode").
     SmmStatus enter(Cpu& c);
     // RSM inside SMM. On an invalid image the CPU is left untouched, still in SMM, and the caller
-    // reports a shutdown (APM Vol 2, 10.3.4 "Exceptions and Interrupts" / RSM; SDM 34.11).
+    // reports a shutdown (APM Vol 3 and SDM Vol 2B, "RSM"; SDM 34.11).
     SmmStatus rsm(Cpu& c);
 
     // The layout the vCPU uses: the AMD64 map when the model has long mode (seed 000).

@@ -31,7 +31,7 @@ SmmStatus Smm::enter(Cpu& c) {
     (void)c.mmu.memory().write(1, s.smm.smbase + kSmramSaveOffset, bytes);
 
     // NMIs are blocked in SMM; remember whether they already were (SMI inside an NMI handler),
-    // so RSM does not unblock them early (APM Vol 2, 10.3.3 "Exceptions and Interrupts").
+    // so RSM does not unblock them early (as KVM and QEMU; SDM 34.8 "NMI Handling While in SMM").
     if (s.nmi_blocked) s.smm.inside_nmi = true;
     else s.nmi_blocked = true;
     // The interrupted code's STI/MOV SS shadow stays in the vCPU, not in SMRAM (seed 001); RSM
@@ -41,7 +41,7 @@ SmmStatus Smm::enter(Cpu& c) {
     s.halted = false;
     ++s.smm.smi_count;
 
-    // Entry state (APM Vol 2, Table 10-3 "SMM Register Initialization"; SDM Table 34-4).
+    // Entry state (APM Vol 2 ch. 10, "SMM Register Initialization"; SDM Table 34-4).
     s.set_rflags(Rflags::FIXED1);
     s.rip() = kSmmEntryOffset;
     s.cr0 &= ~(Cr0::PE | Cr0::EM | Cr0::TS | Cr0::PG);
