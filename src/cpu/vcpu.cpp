@@ -84,6 +84,20 @@ ExecStatus Vcpu::rsm(Cpu& c) {
 Vcpu::Step Vcpu::take_smi_or_init() {
     CpuState& s = m_cpu.s;
     if (s.smm.in_smm) return Step::Continue;
+    if (m_cpu.mmu.mmio.completed) {
+        // The instruction whose MMIO access the embedder just answered restarts first (as KVM
+        // completes userspace I/O before injecting events); the SMI or INIT waits until an
+        // instruction has retired.
+        if (!m_event_waited) {
+            m_event_waited = true;
+            m_event_wait_icount = s.icount;
+        }
+        if (s.icount == m_event_wait_icount) {
+            s.block_break = true;
+            return Step::Continue;
+        }
+    }
+    m_event_waited = false;
     if (s.smm.smi_pending) {
         s.smm.smi_pending = false;
         if (m_smm.enter(m_cpu) == SmmStatus::Shutdown) {

@@ -76,6 +76,8 @@ private:
     bus::InterruptController* m_intc = nullptr;
     Smm m_smm;
     bool m_shadow_reloaded = false;  // RSM gave back an interrupt shadow during this block
+    bool m_event_waited = false;     // an SMI/INIT waits for a restarted MMIO access to finish
+    uint64_t m_event_wait_icount = 0;
 };
 
 }  // namespace vx86::cpu

@@ -279,6 +279,25 @@ TEST_F(Smm, DirtyLoggingSeesWritesInBothAddressSpaces) {
     EXPECT_EQ(m.read<uint32_t>(0x5000), 1u);
 }
 
+TEST_F(Smm, AnsweredMmioReadCompletesBeforeTheSmi) {
+    m.enter_protected32();
+    m.vcpu->set_mmio_exits(true);
+    install_handler(kRsm);
+    m.load_code(std::vector<uint8_t>{0xa1, 0x00, 0x00, 0x00, 0x50, 0x90, 0xf4});  // mov eax, [0x50000000]
+    ASSERT_EQ(m.run().reason, ExitReason::Mmio);
+    m.vcpu->inject_smi();
+    const uint8_t data[4] = {0x44, 0x33, 0x22, 0x11};
+    m.vcpu->complete_mmio(data, 4);
+    m.run(0);
+    EXPECT_FALSE(m.vcpu->in_smm());  // the answered instruction has not run yet
+    m.run(1);
+    EXPECT_EQ(m.s().gpr[RAX], 0x11223344u);
+    m.run(0);
+    EXPECT_TRUE(m.vcpu->in_smm());
+    EXPECT_EQ(area().s64.rip, TestMachine::kCodeBase + 5);
+    EXPECT_EQ(area().s64.gprs[15], 0x11223344u);
+}
+
 TEST_F(Smm, InvalidImagesShutDownAndLeaveTheCpuInSmm) {
     struct Case {
         const char* what;
