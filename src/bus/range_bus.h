@@ -67,6 +67,8 @@ public:
             return {base::ErrorCode::InvalidArgument, "port range must lie within 0..0xffff"};
         return m_bus.insert(base, size, d);
     }
+    // Removes the device inserted at `base` (a chipset moving an I/O block it decodes).
+    base::Status remove(uint16_t base) { return m_bus.remove(base); }
     // Whether an in-process device answers at `port`; IN/OUT to other ports exit to the embedder.
     bool claims(uint16_t port) const { return m_bus.find(port) != nullptr; }
     void read(uint16_t port, std::span<uint8_t> data) {
