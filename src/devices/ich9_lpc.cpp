@@ -33,6 +33,8 @@ void Ich9Lpc::reset() {
     // QEMU ich9_pm_reset with smm=off: "Mark SMM as already inited to prevent SMM from running";
     // SeaBIOS and OVMF skip SMM setup when they find APMC_EN already set.
     if (!m_smm_enabled) m_s.smi_en = SmiEn::APMC_EN;
+    // QEMU 7.2 leaves APM_CNT/APM_STS alone on a system reset (hw/isa/apm.c has no reset hook:
+    // 0xB3 still read 0x42 after a triple-fault reboot); the datasheet default is 00h.
     m_apm.reset();
     update_pm_io();
 }
