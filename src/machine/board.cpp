@@ -95,7 +95,8 @@ Status Board::build() {
     m_lpc = std::make_unique<devices::Ich9Lpc>(m_pio, [vcpu] { vcpu->inject_smi(); }, m_config.smm);
     using devices::Apm, devices::Ich9Lpc, devices::PciHost, devices::Q35Mch;
     if (auto s = m_pci_host->attach(Q35Mch::kDevice, Q35Mch::kFunction, m_mch.get()); !s) return s;
-    if (auto s = m_pci_host->attach(Ich9Lpc::kDevice, Ich9Lpc::kFunction, m_lpc.get()); !s) return s;
+    if (auto s = m_pci_host->attach(Ich9Lpc::kDevice, Ich9Lpc::kFunction, m_lpc.get()); !s)
+        return s;
     if (auto s = m_pio.insert(PciHost::kBasePort, PciHost::kPorts, m_pci_host.get()); !s) return s;
     if (auto s = m_pio.insert(Apm::kBasePort, Apm::kPorts, &m_lpc->apm()); !s) return s;
     return Status::ok();
