@@ -53,6 +53,7 @@ fuzz: deps
 
 bench: build
 	bash bench/compare.sh --vx86 $(BUILD)/vx86
+	bash bench/smi_compare.sh --vx86 $(BUILD)/vx86
 
 clean:
 	rm -rf $(BUILD) $(SAN_BUILD) $(FUZZ_BUILD)
