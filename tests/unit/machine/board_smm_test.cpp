@@ -4,6 +4,7 @@
 #include "machine/board.h"
 
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <array>
 #include <cstdio>
@@ -22,7 +23,11 @@ std::string write_firmware(const std::string& name, const std::vector<uint8_t>& 
     std::copy(code.begin(), code.end(), img.begin() + 0x1e000);
     const uint8_t jmp[] = {0xea, 0x00, 0xe0, 0x00, 0xf0};  // jmp 0xf000:0xe000
     std::copy(std::begin(jmp), std::end(jmp), img.begin() + 0x1fff0);
-    const std::string path = ::testing::TempDir() + "/vx86_board_smm_" + name + ".bin";
+    // One file per test and process: ctest runs the cases of this binary in parallel.
+    const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
+    const std::string path = ::testing::TempDir() + "/vx86_board_smm_" + name + "_" +
+                             (info ? std::string(info->test_suite_name()) + "." + info->name() : "") +
+                             "_" + std::to_string(::getpid()) + ".bin";
     std::ofstream(path, std::ios::binary)
         .write(reinterpret_cast<const char*>(img.data()), static_cast<std::streamsize>(img.size()));
     return path;
@@ -33,6 +38,7 @@ std::unique_ptr<Board> make_board(bool smm = true, const std::vector<uint8_t>& c
     c.smm = smm;
     c.bios_path = write_firmware(smm ? "on" : "off", code);
     auto b = Board::create(c);
+    std::remove(c.bios_path.c_str());  // the board keeps its own copy of the image
     EXPECT_TRUE(b) << b.message();
     return b ? std::move(*b) : nullptr;
 }
@@ -189,6 +195,7 @@ TEST(BoardSmmSmallRam, TsegStopsAtOneMegabyte) {
     c.ram_bytes = 4ull << 20;
     c.bios_path = write_firmware("small", {0xf4});
     auto b = Board::create(c);
+    std::remove(c.bios_path.c_str());
     ASSERT_TRUE(b) << b.message();
     Board& board = **b;
     board.mch().config_write(0x9d, std::array<uint8_t, 2>{0x0a, 0x05});  // 8 MiB TSEG
