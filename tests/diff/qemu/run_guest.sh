@@ -51,10 +51,16 @@ EXTRA=()
 ARGS_FILE=$(ls "$ROOT"/guests/*/"$NAME".args 2>/dev/null | head -n 1)
 if [ -n "$ARGS_FILE" ]; then read -r -a EXTRA < "$ARGS_FILE" || true; fi
 
+# The QEMU binary: qemu-system-x86_64, unless the guest names another in guests/<dir>/<name>.qemu
+# (e.g. qemu-system-i386, whose CPU saves the 32-bit SMRAM map).
+QEMU_BIN=qemu-system-x86_64
+QEMU_FILE=$(ls "$ROOT"/guests/*/"$NAME".qemu 2>/dev/null | head -n 1)
+if [ -n "$QEMU_FILE" ]; then read -r QEMU_BIN < "$QEMU_FILE"; fi
+
 STD=(-machine q35 -cpu qemu64 -m 128 -display none -serial stdio
      -device isa-debug-exit,iobase=0xf4,iosize=0x4 -no-reboot -accel tcg)
 case "$EMU" in
-    qemu) CMD=(qemu-system-x86_64 "${STD[@]}" "${LOAD[@]}" "${EXTRA[@]}") ;;
+    qemu) CMD=("$QEMU_BIN" "${STD[@]}" "${LOAD[@]}" "${EXTRA[@]}") ;;
     vx86) [ -n "$VX86" ] || { echo "run_guest.sh: --emulator vx86 needs --vx86 PATH" >&2; exit 2; }
           CMD=("$VX86" "${STD[@]}" "${LOAD[@]}" "${EXTRA[@]}") ;;
     *) echo "run_guest.sh: unknown emulator '$EMU'" >&2; exit 2 ;;
