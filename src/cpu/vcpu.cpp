@@ -77,6 +77,7 @@ ExecStatus Vcpu::rsm(Cpu& c) {
         return ExecStatus::Exit;
     }
     m_shadow_reloaded = true;
+    if (c.mmu.memory().cross_space_alias()) m_cache.flush();
     return ExecStatus::Branch;
 }
 
@@ -104,6 +105,7 @@ Vcpu::Step Vcpu::take_smi_or_init() {
             m_cpu.exit.reason = ExitReason::Shutdown;
             return Step::Exit;
         }
+        if (m_cpu.mmu.memory().cross_space_alias()) m_cache.flush();
         return Step::Continue;
     }
     if (s.smm.init_latched) {

@@ -84,7 +84,18 @@ Status GuestMemory::set_slot(const MemSlotDesc& d) {
     m_last[0] = m_last[1] = nullptr;
     ++m_map_epoch;
     ++m_code_epoch;
+    update_cross_space_alias();
     return Status::ok();
+}
+
+void GuestMemory::update_cross_space_alias() {
+    m_cross_space_alias = false;
+    for (auto& a : m_slots[1])
+        for (auto& b : m_slots[0])
+            if (a->host < b->host + b->size && b->host < a->host + a->size) {
+                m_cross_space_alias = true;
+                return;
+            }
 }
 
 Status GuestMemory::delete_slot(uint32_t id) {
@@ -95,6 +106,7 @@ Status GuestMemory::delete_slot(uint32_t id) {
                 m_last[0] = m_last[1] = nullptr;
                 ++m_map_epoch;
                 ++m_code_epoch;
+                update_cross_space_alias();
                 return Status::ok();
             }
         }

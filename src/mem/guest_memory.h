@@ -101,7 +101,14 @@ public:
 
     bus::MmioBus* mmio() { return m_mmio; }
 
+    // Some AS-1 slot maps host memory that an AS-0 slot maps too (an open SMRAM window). Decoded
+    // code is tracked per slot, so a vCPU switching address spaces must then drop its code cache:
+    // a write through one view does not invalidate code decoded through the other.
+    bool cross_space_alias() const { return m_cross_space_alias; }
+
 private:
+    void update_cross_space_alias();
+
     MemSlot* find_slow(unsigned as, uint64_t gpa);
     MemSlot* find_in(unsigned as, uint64_t gpa);
 
@@ -110,6 +117,7 @@ private:
     bus::MmioBus* m_mmio;
     uint64_t m_map_epoch = 1;
     uint64_t m_code_epoch = 1;
+    bool m_cross_space_alias = false;
 };
 
 }  // namespace vx86::mem

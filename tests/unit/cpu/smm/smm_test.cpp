@@ -298,6 +298,30 @@ TEST_F(Smm, AnsweredMmioReadCompletesBeforeTheSmi) {
     EXPECT_EQ(area().s64.gprs[15], 0x11223344u);
 }
 
+TEST_F(Smm, HandlerRewrittenThroughTheOpenNormalViewRunsNew) {
+    // An open SMRAM window: the same host RAM is an AS-1 slot and part of the AS-0 RAM slot.
+    constexpr uint64_t kSmram = 0x1000000;
+    uint8_t* ram = m.memory.slot_by_id(0)->host;
+    ASSERT_TRUE(m.memory.set_slot({9, 1, kSmram, 0x10000, ram + kSmram, 0}));
+    EXPECT_TRUE(m.memory.cross_space_alias());
+    m.s().smm.smbase = kSmram;
+    m.enter_real16();
+    m.load_code(std::vector<uint8_t>{0x90, 0x90, 0x90, 0xf4});
+    m.write(kSmram + 0x8000, std::vector<uint8_t>{0xb0, 0x01, 0x0f, 0xaa});  // mov al, 1; rsm
+    take_smi();
+    m.run(1);
+    EXPECT_EQ(m.s().gpr[RAX] & 0xff, 1u);
+    rsm();
+    // Normal code (here: the embedder through AS 0) rewrites the handler it decoded through AS 1.
+    m.write(kSmram + 0x8001, std::vector<uint8_t>{0x02});  // mov al, 2
+    take_smi();
+    m.run(1);
+    EXPECT_EQ(m.s().gpr[RAX] & 0xff, 2u);
+    rsm();
+    ASSERT_TRUE(m.memory.delete_slot(9));
+    EXPECT_FALSE(m.memory.cross_space_alias());
+}
+
 TEST_F(Smm, InvalidImagesShutDownAndLeaveTheCpuInSmm) {
     struct Case {
         const char* what;
