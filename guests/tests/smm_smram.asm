@@ -1,5 +1,6 @@
-; smm_smram.asm - -bios guest for the q35 SMRAM windows other than the A/B segment: TSEG (1, 2,
-; 8 MiB and QEMU's extended size from EXT_TSEG_MBYTES) and high SMRAM at 0xFEDA0000 (H_SMRAME).
+; smm_smram.asm - -bios guest for the q35 SMRAM windows: TSEG (1, 2, 8 MiB and QEMU's extended
+; size from EXT_TSEG_MBYTES), the A/B segment written by normal code while open and read by SMM
+; while closed, and high SMRAM at 0xFEDA0000 (H_SMRAME). D_LCK is in smm_reloc.
 ; Normal code sees TSEG as all-ones with writes ignored; SMM code sees the RAM (run with
 ; -machine q35,smm=on -m 128, so low RAM ends at 0x8000000).
 %include "bios.inc"
@@ -84,6 +85,24 @@ pm32:
     PRINT "tseg off: first="
     PRINT_HEX32 [RAM_TOP - 0x100000]
     PRINT_CHAR 10
+
+    ; A/B segment: RAM written by normal code while open (D_OPEN) is what SMM reads once it is
+    ; closed, and SMM's write is what normal code sees after reopening. (What normal code reads
+    ; while closed is not printed: QEMU's VGA answers there, vx86 has open bus.)
+    CFG_W8 PCI_MCH, MCH_SMRAM, 0x4a
+    mov dword [0xa0300], 0x66660001
+    CFG_W8 PCI_MCH, MCH_SMRAM, 0x0a
+    mov dword [PROBE], 0xa0300
+    mov dword [PVAL], 0x66660002
+    RAISE_SMI 0x22
+    PRINT "smm read a-seg="
+    PRINT_HEX32 [OBS]
+    PRINT_CHAR 10
+    CFG_W8 PCI_MCH, MCH_SMRAM, 0x4a
+    PRINT "a-seg reopened: "
+    PRINT_HEX32 [0xa0300]
+    PRINT_CHAR 10
+    CFG_W8 PCI_MCH, MCH_SMRAM, 0x0a
 
     ; High SMRAM: the A/B-segment RAM answers at 0xFEDA0000 (H_SMRAME), to normal code only
     ; while D_OPEN is set.
