@@ -16,19 +16,8 @@ main16:
     SMI_ENABLE
     COPY_TO SMBASE_DEFAULT + 0x8000, handler, handler_end
     mov dword [COUNT], 0
-    lgdt [gdtr]
-    mov eax, cr0
-    or eax, 1
-    mov cr0, eax
-    jmp dword SEL_KCODE32:pm32
-
-bits 32
+    PM32_ENTER
 pm32:
-    mov ax, SEL_KDATA
-    mov ds, ax
-    mov es, ax
-    mov ss, ax
-    mov esp, STACK0_TOP
     mov ecx, ITER
 .loop:
     out APM_CNT, al

@@ -114,21 +114,8 @@ main16:
     xor ax, ax
     mov fs, ax
 
-    lgdt [gdtr]
-    mov eax, cr0
-    or eax, 1
-    mov cr0, eax
-    jmp dword SEL_KCODE32:pm32
-
-bits 32
+    PM32_ENTER
 pm32:
-    mov ax, SEL_KDATA
-    mov ds, ax
-    mov es, ax
-    mov ss, ax
-    mov fs, ax
-    mov gs, ax
-    mov esp, STACK0_TOP
     call paging_build
     ; --- 32-bit protected mode with PAE paging: saved RAX + 1, new saved RIP
     mov eax, cr4

@@ -21,23 +21,12 @@ main16:
     SMI_ENABLE
     COPY_TO SMBASE_DEFAULT + 0x8000, handler, handler_end
     COPY_TO NEWBASE + 0x8000, handler, handler_end
-    lgdt [gdtr]
-    mov eax, cr0
-    or eax, 1
-    mov cr0, eax
-    jmp dword SEL_KCODE32:pm32
-
-bits 32
+    PM32_ENTER
 pm32:
-    mov ax, SEL_KDATA
-    mov ds, ax
-    mov es, ax
-    mov ss, ax
     mov ax, SEL_KDATA16
     mov fs, ax
     xor ax, ax
     mov gs, ax
-    mov esp, STACK0_TOP
     mov eax, 0xa0a0a0a0
     mov ebx, 0xb0b0b0b0
     mov ecx, 0xc0c0c0c0

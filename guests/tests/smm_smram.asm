@@ -31,19 +31,8 @@ main16:
     PRINT "ext tseg mbytes="
     PRINT_HEX16 eax
     PRINT_CHAR 10
-    lgdt [gdtr]
-    mov eax, cr0
-    or eax, 1
-    mov cr0, eax
-    jmp dword SEL_KCODE32:pm32
-
-bits 32
+    PM32_ENTER
 pm32:
-    mov ax, SEL_KDATA
-    mov ds, ax
-    mov es, ax
-    mov ss, ax
-    mov esp, STACK0_TOP
     ; Fill the top 16 MiB boundaries with recognisable values while TSEG is off.
     mov dword [RAM_TOP - 0x100000 - 4], 0xaaaa0001
     mov dword [RAM_TOP - 0x100000], 0xbbbb0001
