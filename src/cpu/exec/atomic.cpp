@@ -1,7 +1,7 @@
 // Compare-exchange and exchange-add family: CMPXCHG, CMPXCHG8B, CMPXCHG16B, XADD (AMD APM Vol 3).
 // The dispatcher has already rejected LOCK where it is not allowed.
-// FIXME: as in the ALU family, a LOCKed read-modify-write is not a host atomic operation, so it
-// is atomic only while one host thread runs all vCPUs that share the memory.
+// A LOCKed read-modify-write is a plain host read and write, as in the ALU family. That is atomic
+// because a Vm has one vCPU (Vm::create_vcpu refuses a second); SMP needs host atomics here.
 //
 // No flag is undefined in this family: CMPXCHG sets all six as CMP accumulator, destination;
 // XADD as ADD; CMPXCHG8B/16B write only ZF.

@@ -90,9 +90,10 @@ ExecStatus popa(Cpu& c, const Insn&) {
     return ExecStatus::Next;
 }
 
-// ENTER size, level (APM Vol 3, "ENTER"): nesting copies level-1 frame pointers from the
-// enclosing frame; rBP is written with the operand size (the APM's pseudocode uses the stack
-// width there; the two differ only with mixed operand and stack sizes, left as a FIXME).
+// ENTER size, level (APM Vol 3, "ENTER"; SDM Vol 2A, "ENTER"): nesting copies level-1 frame
+// pointers from the enclosing frame. Outside 64-bit mode rBP is written with the operand size, as
+// the SDM's pseudocode does (a 16-bit ENTER keeps bits 31:16 of EBP even on a 32-bit stack); the
+// APM's pseudocode writes it with the stack width, which differs only for mixed sizes.
 template <unsigned S>
 ExecStatus enter(Cpu& c, const Insn& in) {
     const uint64_t size = in.imm & 0xffff;

@@ -10,8 +10,9 @@ using namespace arch;
 
 SmmStatus Smm::enter(Cpu& c) {
     CpuState& s = c.s;
+    // Value-initialising the layout in use zeroes all 512 bytes (neither layout has padding), so
+    // unused and reserved fields read as zero.
     SmramStateSave area;
-    std::memset(area.bytes, 0, sizeof area.bytes);  // unused and reserved bytes read as zero
     if (uses_64bit_map(c)) {
         area.s64 = SmramState64{};
         save_state_64(s, area.s64);

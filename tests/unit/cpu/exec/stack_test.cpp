@@ -202,6 +202,18 @@ TEST(StackEnter, LevelZeroAndLeave) {
     EXPECT_EQ(rsp(m), kTop);
 }
 
+TEST(StackEnter, SixteenBitEnterOnA32BitStackWritesOnlyBp) {
+    TestMachine m;
+    prot32(m);
+    m.s().gpr[cpu::RBP] = 0xaaaa1234;
+    m.load_code(Bytes{0x66, 0xc8, 0x00, 0x00, 0x00});  // o16 enter 0, 0
+    m.run(1);
+    EXPECT_EQ(rsp(m), kTop - 2);                       // the push of BP is a word
+    EXPECT_EQ(m.read<uint16_t>(kTop - 2), 0x1234u);
+    // BP := FrameTemp[15:0]; bits 31:16 of EBP unmodified (SDM Vol 2A, "ENTER").
+    EXPECT_EQ(m.s().gpr[cpu::RBP], 0xaaaa0000u | ((kTop - 2) & 0xffff));
+}
+
 TEST(StackEnter, LevelOnePushesTheFramePointer) {
     TestMachine m;
     long64(m);
