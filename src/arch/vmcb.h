@@ -226,6 +226,39 @@ constexpr uint32_t VECTOR_MASK = 0xff, TYPE_SHIFT = 8, TYPE_MASK = 7u << 8, EV =
 constexpr uint32_t TYPE_INTR = 0, TYPE_NMI = 2, TYPE_EXCEPTION = 3, TYPE_SOFT_INT = 4;
 }
 
+// Intercept word 3 (VMCB + 0x00C): bit b gives exit code 0x60 + b.
+namespace InterceptMisc1 {
+constexpr uint32_t INTR = 1u << 0, NMI = 1u << 1, SMI = 1u << 2, INIT = 1u << 3, VINTR = 1u << 4,
+                   CR0_SEL_WRITE = 1u << 5, IDTR_READ = 1u << 6, GDTR_READ = 1u << 7,
+                   LDTR_READ = 1u << 8, TR_READ = 1u << 9, IDTR_WRITE = 1u << 10,
+                   GDTR_WRITE = 1u << 11, LDTR_WRITE = 1u << 12, TR_WRITE = 1u << 13,
+                   RDTSC = 1u << 14, RDPMC = 1u << 15, PUSHF = 1u << 16, POPF = 1u << 17,
+                   CPUID = 1u << 18, RSM = 1u << 19, IRET = 1u << 20, INTN = 1u << 21,
+                   INVD = 1u << 22, PAUSE = 1u << 23, HLT = 1u << 24, INVLPG = 1u << 25,
+                   INVLPGA = 1u << 26, IOIO_PROT = 1u << 27, MSR_PROT = 1u << 28,
+                   TASK_SWITCH = 1u << 29, FERR_FREEZE = 1u << 30, SHUTDOWN = 1u << 31;
+}
+
+// Intercept word 4 (VMCB + 0x010): bit b gives exit code 0x80 + b.
+namespace InterceptMisc2 {
+constexpr uint32_t VMRUN = 1u << 0, VMMCALL = 1u << 1, VMLOAD = 1u << 2, VMSAVE = 1u << 3,
+                   STGI = 1u << 4, CLGI = 1u << 5, SKINIT = 1u << 6, RDTSCP = 1u << 7,
+                   ICEBP = 1u << 8, WBINVD = 1u << 9, MONITOR = 1u << 10, MWAIT = 1u << 11,
+                   MWAIT_ARMED = 1u << 12, XSETBV = 1u << 13, RDPRU = 1u << 14;
+}
+
+// IOIO EXITINFO1 (APM Vol 2, 15.10.2 "IN and OUT Behavior"): bits 31:16 the port.
+namespace IoioInfo {
+constexpr uint64_t TYPE_IN = 1u << 0, STR = 1u << 2, REP = 1u << 3, SZ8 = 1u << 4, SZ16 = 1u << 5,
+                   SZ32 = 1u << 6, A16 = 1u << 7, A32 = 1u << 8, A64 = 1u << 9, PORT_SHIFT = 16;
+}
+
+// Nested page fault EXITINFO1 (15.25.6): a #PF-style error code plus where the walk failed.
+namespace NpfInfo {
+constexpr uint64_t P = 1u << 0, RW = 1u << 1, US = 1u << 2, RSV = 1u << 3, ID = 1u << 4,
+                   FINAL_GPA = 1ull << 32, TABLE_WALK = 1ull << 33;
+}
+
 constexpr uint64_t kNestedCtlNpEnable = 1;
 
 }  // namespace vx86::arch

@@ -50,6 +50,24 @@ void Mmu::flush_nonglobal() {
             if (!(e.gpa_page & 1)) e = TlbEntry{};
 }
 
+// Interim: no ASID tags yet, so every ASID operation is a full flush (always correct, APM Vol 2,
+// 15.16.1), and nested paging is the identity.
+void Mmu::set_asid(uint32_t asid) {
+    if (asid != m_asid) {
+        m_asid = asid;
+        flush();
+    }
+}
+
+void Mmu::flush_asid(uint32_t, bool) { flush(); }
+
+void Mmu::invlpga(uint64_t, uint32_t) { flush(); }
+
+bool Mmu::nested_translate(uint64_t gpa, Access, bool, uint64_t& hpa) {
+    hpa = gpa;
+    return true;
+}
+
 void Mmu::invlpg(uint64_t la) {
     ++m_tlb_epoch;
     const unsigned i = index(la);

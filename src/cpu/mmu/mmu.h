@@ -28,6 +28,15 @@ struct MmioAccess {
     uint8_t data[8] = {};
 };
 
+// Nested paging (APM Vol 2, 15.25): while L2 runs with NP_ENABLE, every guest-physical address
+// (L2 page-table entries and final addresses) is translated through L1's table at N_CR3, whose
+// format is fixed by L1's paging state at VMRUN (15.25.3), not by L2's.
+struct NestedPaging {
+    bool enabled = false;
+    uint64_t n_cr3 = 0;
+    bool pae = false, lma = false, pse = false, nxe = false, smep = false;  // L1's at VMRUN
+};
+
 struct TlbEntry {
     uint64_t tag = ~uint64_t{0};  // linear page | 1 when filled for a CPL-3 access
     uintptr_t addend = 0;         // host address = linear address + addend
@@ -81,6 +90,18 @@ public:
     void invlpg(uint64_t la);       // one page, global or not
     void drop_writes_to(uint64_t gpa_page);  // a page now holds decoded code
 
+    // ASIDs (15.16): translations are tagged with the current ASID (0 = L1), so VMRUN and
+    // #VMEXIT switch context without flushing. TLB_CONTROL and INVLPGA act on one ASID.
+    void set_asid(uint32_t asid);
+    uint32_t asid() const { return m_asid; }
+    void flush_asid(uint32_t asid, bool nonglobal_only);  // TLB_CONTROL 3 and 7
+    void invlpga(uint64_t la, uint32_t asid);             // INVLPGA (APM Vol 3)
+    // Guest-physical -> host-physical through the nested table when npt.enabled (identity
+    // otherwise). `table_walk`: the access is L2's page walk reading its own tables. On failure
+    // s.fault holds kNpfVector with EXITINFO1 in npf_info and the guest-physical address in cr2.
+    bool nested_translate(uint64_t gpa, Access a, bool table_walk, uint64_t& hpa);
+    NestedPaging npt;  // set by VMRUN, cleared by #VMEXIT; flush() or set_asid() afterwards
+
     // Address space that physical accesses use: 1 while in SMM.
     unsigned address_space() const { return m_as; }
     void set_address_space(unsigned as) {
@@ -119,6 +140,7 @@ private:
     CpuState& m_s;
     mem::GuestMemory& m_mem;
     unsigned m_as = 0;
+    uint32_t m_asid = 0;
     uint64_t m_tlb_epoch = 1;
     std::array<TlbEntry, kTlbSize> m_read{}, m_write{}, m_exec{};
     // Entries filled since the last full flush, so that flushing a nearly empty TLB (SMM entry

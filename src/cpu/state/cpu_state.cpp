@@ -4,7 +4,14 @@
 
 #include "arch/msr.h"
 
+#include <cstring>
+
 namespace vx86::cpu {
+
+bool SvmState::operator==(const SvmState& o) const {
+    return gif == o.gif && guest_mode == o.guest_mode && smm_suspended == o.smm_suspended &&
+           vmcb12_pa == o.vmcb12_pa && host == o.host && std::memcmp(&ctl, &o.ctl, sizeof ctl) == 0;
+}
 
 using namespace arch;
 

@@ -8,6 +8,7 @@
 #include "arch/control_regs.h"
 #include "cpu/state/lazy_flags.h"
 #include "cpu/state/segment.h"
+#include "cpu/state/svm_state.h"
 
 namespace vx86::cpu {
 
@@ -47,13 +48,17 @@ struct Msrs {
 // Not an architectural vector: an access reached guest-physical memory nobody backs and the
 // embedder asked to see such accesses (an MMIO exit). The instruction restarts when resumed.
 constexpr uint8_t kMmioExitVector = 0xff;
+// Not an architectural vector: a nested page fault (APM Vol 2, 15.25.6) while L2 runs with nested
+// paging. Fault::npf_info holds EXITINFO1 and Fault::cr2 the faulting guest-physical address.
+constexpr uint8_t kNpfVector = 0xfe;
 
 // A fault raised while executing an instruction, handed from the handler to event delivery.
 struct Fault {
     uint8_t vector = 0;
     bool has_error = false;
     uint32_t error = 0;
-    uint64_t cr2 = 0;  // for #PF
+    uint64_t cr2 = 0;  // for #PF; the guest-physical address for kNpfVector
+    uint64_t npf_info = 0;  // kNpfVector: EXITINFO1 (arch::NpfInfo bits)
 };
 
 // SMM bookkeeping kept in the vCPU, not in SMRAM (seed 001): migrated with the vCPU events.
@@ -86,6 +91,7 @@ struct CpuState {
     bool nmi_pending = false;
     bool db_trap_pending = false;  // single-step #DB owed after an instruction that exited
     SmmState smm;
+    SvmState svm;
     uint64_t icount = 0;           // instructions retired
     bool block_break = false;      // stop the current block after this instruction (SMC, exits)
 
