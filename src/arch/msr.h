@@ -32,6 +32,9 @@ constexpr uint64_t kApicBaseEnable = 1u << 11;
 constexpr uint64_t kApicBaseDefault = 0xfee00000;
 
 // PAT power-on value (APM Vol 2, 7.8.2 "PAT Register").
+// VM_CR (C001_0114h) bits (APM Vol 2, 15.30.1).
+constexpr uint64_t kVmCrDpd = 1u << 0, kVmCrRInit = 1u << 1, kVmCrDisA20m = 1u << 2,
+                   kVmCrLock = 1u << 3, kVmCrSvmDis = 1u << 4;
 constexpr uint64_t kPatReset = 0x0007040600070406ull;
 
 }  // namespace vx86::arch

@@ -18,6 +18,7 @@ Vcpu::Vcpu(mem::GuestMemory& memory, bus::PioBus& pio, CpuidModel model)
     : m_model(std::move(model)), m_cpu(memory, pio, m_model) {
     m_decoder.configure(m_model.has("abm"), m_model.has("bmi1"));
     m_cpu.transitions = this;
+    m_smm.set_vendor_hooks(&m_svm_hooks);
     reset();
 }
 
@@ -31,6 +32,7 @@ void Vcpu::reset() {
 void Vcpu::state_changed() {
     m_cpu.s.update_mode();
     m_cpu.mmu.set_address_space(m_cpu.s.smm.in_smm ? 1 : 0);
+    Svm::sync_mmu(m_cpu);
     m_cpu.mmu.flush();
     m_cache.flush();
 }
@@ -76,15 +78,61 @@ ExecStatus Vcpu::rsm(Cpu& c) {
         c.exit.reason = ExitReason::Shutdown;
         return ExecStatus::Exit;
     }
+    Svm::sync_mmu(c);  // back in a resumed L2: its ASID and nested paging again
     m_shadow_reloaded = true;
     if (c.mmu.memory().cross_space_alias()) m_cache.flush();
     return ExecStatus::Branch;
 }
 
+ExecStatus Vcpu::vmrun(Cpu& c, uint64_t vmcb_pa) {
+    const uint64_t pa_before = c.s.svm.vmcb12_pa;
+    const bool was_guest = c.s.svm.guest_mode;
+    const SvmStatus st = m_svm.vmrun(c, vmcb_pa);
+    // L2 was entered (even if EVENTINJ delivery left it again at once): the single-step trap of
+    // the VMRUN itself is not taken here (APM Vol 2, 15.6), and the shadow is L2's.
+    if (c.s.svm.guest_mode || c.s.svm.vmcb12_pa != pa_before || was_guest) {
+        m_world_switch = true;
+        m_shadow_reloaded = true;
+    }
+    if (st == SvmStatus::Shutdown) {
+        c.exit.reason = ExitReason::Shutdown;
+        return ExecStatus::Exit;
+    }
+    return ExecStatus::Branch;
+}
+
+ExecStatus Vcpu::vmexit(Cpu& c, const SvmExitRequest& r, uint64_t next_rip) {
+    m_world_switch = true;
+    if (m_svm.vmexit(c, r, next_rip) == SvmStatus::Shutdown) {
+        c.exit.reason = ExitReason::Shutdown;
+        return ExecStatus::Exit;
+    }
+    return ExecStatus::Branch;
+}
+
+void Vcpu::vmload(Cpu& c, uint64_t vmcb_pa) { m_svm.vmload(c, vmcb_pa); }
+
+void Vcpu::vmsave(Cpu& c, uint64_t vmcb_pa) { m_svm.vmsave(c, vmcb_pa); }
+
+Vcpu::Step Vcpu::vmexit_now(uint64_t code, uint64_t info1, uint64_t info2) {
+    SvmExitRequest r;
+    r.code = code;
+    r.info1 = info1;
+    r.info2 = info2;
+    r.rip = m_cpu.s.rip();
+    if (m_svm.vmexit(m_cpu, r, 0) == SvmStatus::Shutdown) {
+        m_cpu.exit.reason = ExitReason::Shutdown;
+        return Step::Exit;
+    }
+    return Step::Continue;
+}
+
 // SMI outranks INIT, NMI and INTR (SDM Vol 3, Table 6-2); in SMM both stay latched until RSM.
+// GIF=0 holds both (APM Vol 2, 15.17.1); in guest mode their intercepts turn them into #VMEXIT
+// and they stay pending for L1, which sees them once it sets GIF again.
 Vcpu::Step Vcpu::take_smi_or_init() {
     CpuState& s = m_cpu.s;
-    if (s.smm.in_smm) return Step::Continue;
+    if (s.smm.in_smm || !s.svm.gif) return Step::Continue;
     if (m_cpu.mmu.mmio.completed) {
         // The instruction whose MMIO access the embedder just answered restarts first (as KVM
         // completes userspace I/O before injecting events); the SMI or INIT waits until an
@@ -100,6 +148,7 @@ Vcpu::Step Vcpu::take_smi_or_init() {
     }
     m_event_waited = false;
     if (s.smm.smi_pending) {
+        if (s.svm.intercept_misc1(InterceptMisc1::SMI)) return vmexit_now(0x62);
         s.smm.smi_pending = false;
         if (m_smm.enter(m_cpu) == SmmStatus::Shutdown) {
             m_cpu.exit.reason = ExitReason::Shutdown;
@@ -109,6 +158,7 @@ Vcpu::Step Vcpu::take_smi_or_init() {
         return Step::Continue;
     }
     if (s.smm.init_latched) {
+        if (s.svm.intercept_misc1(InterceptMisc1::INIT)) return vmexit_now(0x63);
         s.smm.init_latched = false;
         init_signal();
     }
@@ -134,15 +184,75 @@ void Vcpu::complete_mmio(const uint8_t* data, unsigned size) {
 }
 
 Vcpu::Step Vcpu::deliver(const Event& ev) {
-    if (deliver_event(m_cpu.s, m_cpu.mmu, ev) == DeliveryResult::TripleFault) {
+    CpuState& s = m_cpu.s;
+    SvmExitRequest r;
+    if (ev.vector == kNpfVector && ev.type == EventType::Exception) {
+        // A nested page fault raised by an instruction or a fetch (APM Vol 2, 15.25.6).
+        r.code = 0x400;
+        r.info1 = s.fault.npf_info;
+        r.info2 = s.fault.cr2;
+        r.rip = ev.insn_rip;
+        s.rip() = ev.insn_rip;
+    } else {
+        switch (deliver_event(s, m_cpu.mmu, ev, s.svm.guest_mode ? &r : nullptr)) {
+            case DeliveryResult::Delivered: return Step::Continue;
+            case DeliveryResult::VmExit: break;
+            case DeliveryResult::TripleFault:
+                m_cpu.exit.reason = ExitReason::Shutdown;
+                return Step::Exit;
+        }
+    }
+    m_world_switch = true;
+    if (m_svm.vmexit(m_cpu, r, 0) == SvmStatus::Shutdown) {
         m_cpu.exit.reason = ExitReason::Shutdown;
         return Step::Exit;
     }
     return Step::Continue;
 }
 
+// Events while L2 runs (APM Vol 2, 15.21): NMI and INTR exit when intercepted, whatever L2's own
+// masking says; V_INTR_MASKING makes L1's IF at VMRUN gate physical interrupts; a virtual
+// interrupt (V_IRQ) needs L2's IF, no shadow, V_GIF, and a priority above V_TPR.
+Vcpu::Step Vcpu::deliver_pending_guest() {
+    CpuState& s = m_cpu.s;
+    SvmState& v = s.svm;
+    if (s.nmi_pending) {
+        if (v.intercept_misc1(InterceptMisc1::NMI)) return vmexit_now(0x61);
+        if (!s.nmi_blocked && !(s.interrupt_shadow & Shadow::MOV_SS)) {
+            s.nmi_pending = false;
+            return deliver(Event{static_cast<uint8_t>(Vector::NMI), EventType::Nmi, false, 0, 0, s.rip()});
+        }
+    }
+    if (m_intc && m_intc->has_interrupt()) {
+        const bool gate = v.v_intr_masking() ? (v.host.rflags & Rflags::IF) : (s.rflags & Rflags::IF);
+        if (gate) {
+            // The exit is not held off by an interrupt shadow (KVM: "vmexits aren't blocked").
+            if (v.intercept_misc1(InterceptMisc1::INTR)) return vmexit_now(0x60);
+            if ((s.rflags & Rflags::IF) && !s.interrupt_shadow) {
+                const uint8_t vec = m_intc->acknowledge();
+                return deliver(Event{vec, EventType::External, false, 0, 0, s.rip()});
+            }
+        }
+    }
+    const uint32_t ic = v.ctl.int_ctl;
+    if ((ic & IntCtl::V_IRQ) && (!v.vgif() || (ic & IntCtl::V_GIF)) && (s.rflags & Rflags::IF) &&
+        !s.interrupt_shadow) {
+        const uint32_t prio = (ic & IntCtl::V_INTR_PRIO_MASK) >> IntCtl::V_INTR_PRIO_SHIFT;
+        // "Higher than V_TPR" (15.21.4); QEMU takes equal priorities too.
+        if ((ic & IntCtl::V_IGN_TPR) || prio > (ic & IntCtl::V_TPR_MASK)) {
+            if (v.intercept_misc1(InterceptMisc1::VINTR)) return vmexit_now(0x64);
+            v.ctl.int_ctl &= ~IntCtl::V_IRQ;
+            return deliver(Event{static_cast<uint8_t>(v.ctl.int_vector & 0xff), EventType::External,
+                                 false, 0, 0, s.rip()});
+        }
+    }
+    return Step::Continue;
+}
+
 Vcpu::Step Vcpu::deliver_pending() {
     CpuState& s = m_cpu.s;
+    if (!s.svm.gif) return Step::Continue;  // GIF=0 holds NMI and INTR (15.17.1)
+    if (s.svm.guest_mode) return deliver_pending_guest();
     if (s.nmi_pending && !s.nmi_blocked && !(s.interrupt_shadow & Shadow::MOV_SS)) {
         s.nmi_pending = false;
         return deliver(Event{static_cast<uint8_t>(Vector::NMI), EventType::Nmi, false, 0, 0, s.rip()});
@@ -309,10 +419,13 @@ Vcpu::Step Vcpu::execute(Block& b, uint64_t budget, uint64_t& retired) {
         goto done;
     }
 done:
-    // A shadow RSM just gave back belongs to the next instruction, not to this one.
+    // A shadow RSM or VMRUN just gave back belongs to the next instruction, not to this one.
     if (shadow_before && !m_shadow_reloaded) s.interrupt_shadow &= static_cast<uint8_t>(~shadow_before);
     m_shadow_reloaded = false;
-    if (tf && !faulted) {
+    // Across VMRUN or #VMEXIT the trap flag that mattered was the other world's (15.6).
+    const bool switched = m_world_switch;
+    m_world_switch = false;
+    if (tf && !faulted && !switched) {
         // Single-step trap after the instruction (APM Vol 2, 13.1.4 "Single-Step"). When the
         // instruction exited to the embedder (I/O), the trap is owed and delivered on resume.
         s.dr[6] |= 1u << 14;
@@ -379,7 +492,7 @@ const ExitInfo& Vcpu::run(uint64_t max_insns) {
             if (take_smi_or_init() == Step::Exit) return c.exit;
             prev = nullptr;
         }
-        if (s.nmi_pending || ((s.rflags & Rflags::IF) && m_intc)) {
+        if (s.nmi_pending || ((s.rflags & Rflags::IF) && m_intc) || s.svm.guest_mode) {
             if (deliver_pending() == Step::Exit) return c.exit;
         }
         if (s.halted) {

@@ -9,6 +9,7 @@
 #include "cpu/decode/decoder.h"
 #include "cpu/exec/cpu.h"
 #include "cpu/smm/smm.h"
+#include "cpu/svm/svm.h"
 
 namespace vx86::cpu {
 
@@ -44,6 +45,7 @@ public:
     void inject_init();
     // Queues an NMI (one deep; blocked while an NMI handler or SMM runs).
     void inject_nmi();
+    // Replaces the SVM hooks the vCPU installs itself (nullptr: no hooks at all).
     void set_smm_vendor_hooks(SmmVendorHooks* hooks) { m_smm.set_vendor_hooks(hooks); }
     // Completes an IN that exited with ExitReason::Io: the value lands in AL/AX/EAX.
     void complete_io_in(uint32_t value);
@@ -56,10 +58,30 @@ public:
 private:
     enum class Step : uint8_t { Continue, Exit };
 
+    // The SVM side of SMM transitions, forwarded to Svm (smm and svm are siblings).
+    class SvmSmmHooks final : public SmmVendorHooks {
+    public:
+        explicit SvmSmmHooks(Svm& svm) : m_svm(svm) {}
+        bool enter_smm(Cpu& c, arch::SmramStateSave& area) override { return m_svm.enter_smm(c, area); }
+        bool leave_smm(Cpu& c, const arch::SmramStateSave& area, CpuState& next) override {
+            return m_svm.leave_smm(c, area, next);
+        }
+
+    private:
+        Svm& m_svm;
+    };
+
     Step deliver_pending();
+    Step deliver_pending_guest();
     Step take_smi_or_init();
     void init_signal();
     ExecStatus rsm(Cpu& c) override;
+    ExecStatus vmrun(Cpu& c, uint64_t vmcb_pa) override;
+    ExecStatus vmexit(Cpu& c, const SvmExitRequest& r, uint64_t next_rip) override;
+    void vmload(Cpu& c, uint64_t vmcb_pa) override;
+    void vmsave(Cpu& c, uint64_t vmcb_pa) override;
+    // #VMEXIT for an event at an instruction boundary (INTR, NMI, SMI, INIT, VINTR, NPF...).
+    Step vmexit_now(uint64_t code, uint64_t info1 = 0, uint64_t info2 = 0);
     Step deliver(const struct Event& ev);
     Block* fetch_block(Block& scratch);
     bool build_block(Block& b, uint64_t gpa, const uint8_t* host, unsigned avail, bool cacheable);
@@ -75,6 +97,9 @@ private:
     Block m_scratch;  // uncached page-crossing or MMIO-resident instruction
     bus::InterruptController* m_intc = nullptr;
     Smm m_smm;
+    Svm m_svm;
+    SvmSmmHooks m_svm_hooks{m_svm};
+    bool m_world_switch = false;     // VMRUN entered L2 or #VMEXIT left it during this block
     bool m_shadow_reloaded = false;  // RSM gave back an interrupt shadow during this block
     bool m_event_waited = false;     // an SMI/INIT waits for a restarted MMIO access to finish
     uint64_t m_event_wait_icount = 0;

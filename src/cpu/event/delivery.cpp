@@ -3,6 +3,7 @@
 #include "cpu/event/delivery.h"
 
 #include "arch/descriptor.h"
+#include "arch/vmcb.h"
 #include "arch/vectors.h"
 #include "cpu/mmu/segmentation.h"
 
@@ -233,10 +234,46 @@ bool try_deliver(CpuState& s, Mmu& mmu, const Event& ev) {
 
 }  // namespace
 
-DeliveryResult deliver_event(CpuState& s, Mmu& mmu, const Event& first) {
+uint32_t exit_int_info_of(const Event& ev) {
+    uint32_t type = EventInj::TYPE_EXCEPTION;
+    switch (ev.type) {
+        case EventType::External: type = EventInj::TYPE_INTR; break;
+        case EventType::Nmi: type = EventInj::TYPE_NMI; break;
+        case EventType::Software: type = EventInj::TYPE_SOFT_INT; break;
+        default: break;  // faults, traps, INT3/INTO and INT1 are exceptions
+    }
+    return ev.vector | (type << EventInj::TYPE_SHIFT) | (ev.has_error ? EventInj::EV : 0) |
+           EventInj::V;
+}
+
+namespace {
+
+// Events the exception intercepts apply to: those the CPU raises as exceptions, including
+// INT3/INTO/INT1, but not INT n (its own intercept) nor interrupts (APM Vol 2, 15.12).
+bool exception_like(const Event& ev) {
+    return ev.type == EventType::Exception || ev.type == EventType::SoftwareException ||
+           ev.type == EventType::PrivSoftware;
+}
+
+}  // namespace
+
+DeliveryResult deliver_event(CpuState& s, Mmu& mmu, const Event& first, SvmExitRequest* vmexit) {
     Event ev = first;
     const uint64_t saved_rip = s.rip();
     for (;;) {
+        // Exception intercepts are checked as the exception is raised, before #DF combination
+        // (APM Vol 2, 15.12). An event injected through EVENTINJ is not intercepted (15.20).
+        if (vmexit && s.svm.guest_mode && exception_like(ev) && !ev.injected &&
+            s.svm.intercept_exception(ev.vector)) {
+            *vmexit = SvmExitRequest{};
+            vmexit->code = 0x40 + uint64_t{ev.vector};
+            vmexit->info1 = ev.has_error ? ev.error : 0;
+            vmexit->info2 = ev.vector == static_cast<uint8_t>(Vector::PF) && ev.type == EventType::Exception
+                                ? ev.cr2 : 0;
+            // A #DF reports no event in flight: it already stands for the pair that caused it.
+            vmexit->rip = ev.insn_rip;
+            return DeliveryResult::VmExit;
+        }
         if (try_deliver(s, mmu, ev)) {
             s.interrupt_shadow = 0;
             s.halted = false;
@@ -244,8 +281,41 @@ DeliveryResult deliver_event(CpuState& s, Mmu& mmu, const Event& first) {
             return DeliveryResult::Delivered;
         }
         const Fault f = s.fault;
-        if (ev.type == EventType::Exception && ev.vector == static_cast<uint8_t>(Vector::DF))
+        // The new exception reports the instruction that raised the original event.
+        s.rip() = ev.type == EventType::External || ev.type == EventType::Nmi ? saved_rip
+                                                                               : ev.insn_rip;
+        if (f.vector == kNpfVector && vmexit) {
+            // A nested page fault while delivering: #VMEXIT(NPF) with this event in flight.
+            *vmexit = SvmExitRequest{};
+            vmexit->code = 0x400;
+            vmexit->info1 = f.npf_info;
+            vmexit->info2 = f.cr2;
+            vmexit->exit_int_info = exit_int_info_of(ev);
+            vmexit->exit_int_info_err = ev.has_error ? ev.error : 0;
+            vmexit->rip = s.rip();
+            return DeliveryResult::VmExit;
+        }
+        // An exception raised while delivering `ev` is checked against the intercepts before it
+        // combines into #DF; `ev` is then the event in flight (15.7.2).
+        if (vmexit && s.svm.intercept_exception(f.vector)) {
+            *vmexit = SvmExitRequest{};
+            vmexit->code = 0x40 + uint64_t{f.vector};
+            vmexit->info1 = f.has_error ? f.error : 0;
+            vmexit->info2 = f.vector == static_cast<uint8_t>(Vector::PF) ? f.cr2 : 0;
+            vmexit->exit_int_info = exit_int_info_of(ev);
+            vmexit->exit_int_info_err = ev.has_error ? ev.error : 0;
+            vmexit->rip = s.rip();
+            return DeliveryResult::VmExit;
+        }
+        if (ev.type == EventType::Exception && ev.vector == static_cast<uint8_t>(Vector::DF)) {
+            if (vmexit && s.svm.intercept_misc1(InterceptMisc1::SHUTDOWN)) {
+                *vmexit = SvmExitRequest{};
+                vmexit->code = 0x7f;
+                vmexit->rip = s.rip();
+                return DeliveryResult::VmExit;
+            }
             return DeliveryResult::TripleFault;
+        }
         // Double-fault rules (APM Vol 2, 8.2.9, table 8-2). Only exceptions combine.
         bool df = false;
         if (ev.type == EventType::Exception) {
@@ -253,9 +323,6 @@ DeliveryResult deliver_event(CpuState& s, Mmu& mmu, const Event& first) {
             df = (a == ExceptionClass::Contributory && b == ExceptionClass::Contributory) ||
                  (a == ExceptionClass::PageFault && b != ExceptionClass::Benign);
         }
-        // The new exception reports the instruction that raised the original event.
-        s.rip() = ev.type == EventType::External || ev.type == EventType::Nmi ? saved_rip
-                                                                               : ev.insn_rip;
         const uint64_t insn = ev.insn_rip;
         if (df) {
             ev = Event{static_cast<uint8_t>(Vector::DF), EventType::Exception, true, 0, 0, insn};

@@ -38,11 +38,17 @@ struct ExitInfo {
 
 struct Cpu;
 
-// Instructions whose behaviour lives above the executor (src/cpu/smm, later src/cpu/svm): the
-// vCPU implements this and the handlers in exec call through it.
+// Instructions whose behaviour lives above the executor (src/cpu/smm, src/cpu/svm): the vCPU
+// implements this and the handlers in exec call through it.
 class SystemTransitions {
 public:
     virtual ExecStatus rsm(Cpu& c) = 0;
+    // VMRUN after its instruction checks; RIP points past it.
+    virtual ExecStatus vmrun(Cpu& c, uint64_t vmcb_pa) = 0;
+    // #VMEXIT to L1; `next_rip` is what NRIPS reports (0 for exits not caused by an instruction).
+    virtual ExecStatus vmexit(Cpu& c, const SvmExitRequest& r, uint64_t next_rip) = 0;
+    virtual void vmload(Cpu& c, uint64_t vmcb_pa) = 0;
+    virtual void vmsave(Cpu& c, uint64_t vmcb_pa) = 0;
 
 protected:
     ~SystemTransitions() = default;

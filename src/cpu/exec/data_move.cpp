@@ -5,6 +5,7 @@
 #include "cpu/exec/condition_codes.h"
 #include "cpu/exec/families.h"
 #include "cpu/exec/operands.h"
+#include "cpu/exec/svm_intercept.h"
 
 namespace vx86::cpu {
 
@@ -187,6 +188,13 @@ Handler bind_movx(const Insn& in) {
     return nullptr;
 }
 
+// PAUSE (F3 90) is a NOP that SVM can intercept; plain NOP cannot be (APM Vol 2, 15.14.4). No
+// pause-filter count is offered, so every intercepted PAUSE exits.
+ExecStatus pause(Cpu& c, const Insn& in) {
+    if (c.s.svm.intercept_misc1(arch::InterceptMisc1::PAUSE)) return svm_exit(c, in, 0x77);
+    return ExecStatus::Next;
+}
+
 }  // namespace
 
 Handler bind_data_move(const Insn& in) {
@@ -229,8 +237,8 @@ Handler bind_data_move(const Insn& in) {
         case ZYDIS_MNEMONIC_LAHF: return &lahf;
         case ZYDIS_MNEMONIC_SAHF: return &sahf;
         case ZYDIS_MNEMONIC_XLAT: return &xlat;
+        case ZYDIS_MNEMONIC_PAUSE: return &pause;
         case ZYDIS_MNEMONIC_NOP:
-        case ZYDIS_MNEMONIC_PAUSE:
         case ZYDIS_MNEMONIC_PREFETCH:
         case ZYDIS_MNEMONIC_PREFETCHW:
         case ZYDIS_MNEMONIC_PREFETCHNTA:

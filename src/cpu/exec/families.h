@@ -21,6 +21,7 @@ Handler bind_system(const Insn& in);     // system.cpp: CLI/STI/HLT, CPUID, MSRs
 Handler bind_segment(const Insn& in);    // segment.cpp: MOV Sreg, LxS, far JMP/CALL/RET, LAR/LSL...
 Handler bind_interrupt(const Insn& in);  // interrupt.cpp: INT n, INT3, INTO, IRET, BOUND, UD2
 Handler bind_fast_call(const Insn& in);  // fast_call.cpp: SYSCALL/SYSRET, SYSENTER/SYSEXIT, SWAPGS
+Handler bind_svm(const Insn& in);        // svm_insn.cpp: VMRUN, VMLOAD/VMSAVE, STGI/CLGI, VMMCALL...
 Handler bind_no_fpu(const Insn& in);     // no_fpu.cpp: x87/MMX/SSE/AVX on a CPU without them
 
 // Handlers shared by every family.

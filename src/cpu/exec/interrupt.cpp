@@ -5,6 +5,7 @@
 #include "cpu/event/delivery.h"
 #include "cpu/exec/families.h"
 #include "cpu/exec/operands.h"
+#include "cpu/exec/svm_intercept.h"
 #include "cpu/mmu/segmentation.h"
 
 namespace vx86::cpu {
@@ -14,16 +15,13 @@ namespace {
 using namespace arch;
 
 ExecStatus deliver_software(Cpu& c, const Insn& in, uint8_t vector, EventType type) {
-    const uint64_t insn_rip = c.s.rip() - in.len;
-    if (deliver_event(c.s, c.mmu, Event{vector, type, false, 0, 0, insn_rip}) ==
-        DeliveryResult::TripleFault) {
-        c.exit.reason = ExitReason::Shutdown;
-        return ExecStatus::Exit;
-    }
-    return ExecStatus::Branch;
+    return deliver_from_insn(c, Event{vector, type, false, 0, 0, c.s.rip() - in.len});
 }
 
 ExecStatus int_n(Cpu& c, const Insn& in) {
+    // The INTn intercept is checked before the instruction's exceptions (APM Vol 2, 15.9);
+    // EXITINFO1 carries the vector only with decode assists, which vx86 does not offer.
+    if (c.s.svm.intercept_misc1(InterceptMisc1::INTN)) return svm_exit(c, in, 0x75);
     // Without VME, INT n in virtual-8086 mode needs IOPL 3 (APM Vol 3, "INT").
     if (c.s.mode == CpuMode::Virtual8086 && c.s.iopl() < 3) return raise_gp0(c);
     return deliver_software(c, in, static_cast<uint8_t>(in.imm), EventType::Software);
@@ -34,6 +32,7 @@ ExecStatus int3(Cpu& c, const Insn& in) {
 }
 
 ExecStatus int1(Cpu& c, const Insn& in) {
+    if (c.s.svm.intercept_misc2(InterceptMisc2::ICEBP)) return svm_exit(c, in, 0x88);
     return deliver_software(c, in, static_cast<uint8_t>(Vector::DB), EventType::PrivSoftware);
 }
 
@@ -181,7 +180,8 @@ ExecStatus iret_protected(Cpu& c, unsigned n) {
 }
 
 template <unsigned N>
-ExecStatus iret(Cpu& c, const Insn&) {
+ExecStatus iret(Cpu& c, const Insn& in) {
+    if (c.s.svm.intercept_misc1(InterceptMisc1::IRET)) return svm_exit(c, in, 0x74);
     if (c.s.mode == CpuMode::Real || c.s.mode == CpuMode::Virtual8086) return iret_real(c, N);
     return iret_protected(c, N);
 }

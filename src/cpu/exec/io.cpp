@@ -8,6 +8,7 @@
 #include "arch/descriptor.h"
 #include "cpu/exec/families.h"
 #include "cpu/exec/operands.h"
+#include "cpu/exec/svm_intercept.h"
 
 namespace vx86::cpu {
 
@@ -46,6 +47,22 @@ bool io_allowed(Cpu& c, uint16_t port, unsigned size) {
     return true;
 }
 
+// In guest mode with IOIO_PROT, an access the IOPM marks exits, after the IOPL/TSS permission
+// check (APM Vol 2, 15.10). EXITINFO1 describes the access, EXITINFO2 is the next RIP.
+bool io_intercept(Cpu& c, const Insn& in, uint16_t port, unsigned size, bool is_in, bool str,
+                  ExecStatus& st) {
+    if (!c.s.svm.intercept_misc1(arch::InterceptMisc1::IOIO_PROT) || !svm_io_intercepted(c, port, size))
+        return false;
+    using namespace arch::IoioInfo;
+    uint64_t info = (uint64_t{port} << PORT_SHIFT) | (is_in ? TYPE_IN : 0);
+    if (str) info |= STR;
+    if (in.prefix & (Prefix::REP | Prefix::REPNE)) info |= REP;
+    info |= size == 1 ? SZ8 : size == 2 ? SZ16 : SZ32;
+    info |= in.asize == 2 ? A16 : in.asize == 4 ? A32 : A64;
+    st = svm_exit(c, in, 0x7b, info, c.s.rip());
+    return true;
+}
+
 template <unsigned S>
 inline uint_t<S> port_read(Cpu& c, uint16_t port) {
     uint8_t buf[S];
@@ -73,6 +90,7 @@ template <unsigned S, bool DX>
 ExecStatus in_acc(Cpu& c, const Insn& in) {
     const uint16_t port = io_port(c, in, DX);
     if (!io_allowed(c, port, S)) return ExecStatus::Fault;
+    if (ExecStatus st; io_intercept(c, in, port, S, true, false, st)) return st;
     if (c.pio->claims(port)) {
         set_reg<S>(c, RAX, port_read<S>(c, port));
         return ExecStatus::Next;
@@ -89,6 +107,7 @@ template <unsigned S, bool DX>
 ExecStatus out_acc(Cpu& c, const Insn& in) {
     const uint16_t port = io_port(c, in, DX);
     if (!io_allowed(c, port, S)) return ExecStatus::Fault;
+    if (ExecStatus st; io_intercept(c, in, port, S, false, false, st)) return st;
     const uint_t<S> v = get_reg<S>(c, RAX);
     if (c.pio->claims(port)) {
         port_write<S>(c, port, v);
@@ -106,6 +125,7 @@ ExecStatus string_io(Cpu& c, const Insn& in) {
     constexpr uint64_t m = base::size_mask(A);
     const uint16_t port = static_cast<uint16_t>(c.s.gpr[RDX]);
     if (!io_allowed(c, port, S)) return ExecStatus::Fault;
+    if (ExecStatus st; io_intercept(c, in, port, S, IN, true, st)) return st;
     const uint64_t step = (c.s.rflags & arch::Rflags::DF) ? uint64_t{0} - S : uint64_t{S};
     const Gpr index = IN ? RDI : RSI;
     uint64_t p = c.s.gpr[index] & m;

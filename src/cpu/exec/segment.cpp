@@ -4,6 +4,7 @@
 
 #include "cpu/exec/families.h"
 #include "cpu/exec/operands.h"
+#include "cpu/exec/svm_intercept.h"
 #include "cpu/mmu/segmentation.h"
 
 namespace vx86::cpu {
@@ -352,6 +353,7 @@ bool read_system_descriptor(Cpu& c, uint16_t sel, RawDescriptor& d) {
 
 ExecStatus lldt(Cpu& c, const Insn& in) {
     if (!pm(c)) return raise_ud(c);
+    if (c.s.svm.intercept_misc1(InterceptMisc1::LDTR_WRITE)) return svm_exit(c, in, 0x6c);
     uint16_t sel;
     if (!read_op<2>(c, in, 0, sel)) return ExecStatus::Fault;
     if (sel_null(sel)) {
@@ -370,6 +372,7 @@ ExecStatus lldt(Cpu& c, const Insn& in) {
 // LTR marks the TSS descriptor busy (APM Vol 2, 12.2.4 "Task Register").
 ExecStatus ltr(Cpu& c, const Insn& in) {
     if (!pm(c)) return raise_ud(c);
+    if (c.s.svm.intercept_misc1(InterceptMisc1::TR_WRITE)) return svm_exit(c, in, 0x6d);
     uint16_t sel;
     if (!read_op<2>(c, in, 0, sel)) return ExecStatus::Fault;
     if (sel_null(sel)) return raise_gp0(c);
@@ -388,6 +391,8 @@ ExecStatus ltr(Cpu& c, const Insn& in) {
 template <bool TR>
 ExecStatus store_sys_sel(Cpu& c, const Insn& in) {
     if (!pm(c)) return raise_ud(c);
+    if (c.s.svm.intercept_misc1(TR ? InterceptMisc1::TR_READ : InterceptMisc1::LDTR_READ))
+        return svm_exit(c, in, TR ? 0x69 : 0x68);
     const uint16_t sel = TR ? c.s.tr.selector : c.s.ldtr.selector;
     if (in.kind(0) == OpKind::Mem)
         return write_mem(c, in.seg, effective_address(c, in), sel) ? ExecStatus::Next : ExecStatus::Fault;

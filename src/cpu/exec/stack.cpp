@@ -4,6 +4,7 @@
 
 #include "cpu/exec/families.h"
 #include "cpu/exec/operands.h"
+#include "cpu/exec/svm_intercept.h"
 
 namespace vx86::cpu {
 
@@ -38,7 +39,9 @@ ExecStatus pop_op(Cpu& c, const Insn& in) {
 bool v86_iopl_fault(Cpu& c) { return c.s.mode == CpuMode::Virtual8086 && c.s.iopl() < 3; }
 
 template <unsigned S>
-ExecStatus pushf(Cpu& c, const Insn&) {
+ExecStatus pushf(Cpu& c, const Insn& in) {
+    // PUSHF/POPF intercepts come before the instruction's own checks (APM Vol 2, 15.9).
+    if (c.s.svm.intercept_misc1(arch::InterceptMisc1::PUSHF)) return svm_exit(c, in, 0x70);
     if (v86_iopl_fault(c)) return raise_gp0(c);
     const uint64_t f = c.s.get_rflags() & ~(VM | RF);
     return push<uint_t<S>>(c, static_cast<uint_t<S>>(f)) ? ExecStatus::Next : ExecStatus::Fault;
@@ -47,7 +50,8 @@ ExecStatus pushf(Cpu& c, const Insn&) {
 // POPF privilege rules (APM Vol 3, "POPFx"): IOPL changes only at CPL 0, IF only at CPL <= IOPL;
 // VM, VIP and VIF never change; RF is cleared.
 template <unsigned S>
-ExecStatus popf(Cpu& c, const Insn&) {
+ExecStatus popf(Cpu& c, const Insn& in) {
+    if (c.s.svm.intercept_misc1(arch::InterceptMisc1::POPF)) return svm_exit(c, in, 0x71);
     if (v86_iopl_fault(c)) return raise_gp0(c);
     uint_t<S> v;
     if (!pop<uint_t<S>>(c, v)) return ExecStatus::Fault;

@@ -5,6 +5,7 @@
 #include "arch/msr.h"
 #include "cpu/exec/families.h"
 #include "cpu/exec/operands.h"
+#include "cpu/exec/svm_intercept.h"
 #include "cpu/state/supported_bits.h"
 
 namespace vx86::cpu {
@@ -37,12 +38,14 @@ ExecStatus sti(Cpu& c, const Insn&) {
     return ExecStatus::Branch;
 }
 
-ExecStatus hlt(Cpu& c, const Insn&) {
+ExecStatus hlt(Cpu& c, const Insn& in) {
+    if (c.s.svm.intercept_misc1(InterceptMisc1::HLT)) return svm_exit(c, in, 0x78);
     c.s.halted = true;
     return ExecStatus::Branch;
 }
 
-ExecStatus cpuid(Cpu& c, const Insn&) {
+ExecStatus cpuid(Cpu& c, const Insn& in) {
+    if (c.s.svm.intercept_misc1(InterceptMisc1::CPUID)) return svm_exit(c, in, 0x72);
     const CpuidLeaf l = c.cpuid->query(static_cast<uint32_t>(c.s.gpr[RAX]),
                                        static_cast<uint32_t>(c.s.gpr[RCX]));
     c.s.gpr[RAX] = l.eax;
@@ -52,14 +55,22 @@ ExecStatus cpuid(Cpu& c, const Insn&) {
     return ExecStatus::Next;
 }
 
-// The TSC counts retired instructions: deterministic across runs, snapshots and migration.
-uint64_t tsc(const Cpu& c) { return c.s.icount + c.s.msr.tsc_offset; }
+// The TSC counts retired instructions: deterministic across runs, snapshots and migration. L2
+// sees L1's TSC plus the VMCB's TSC_OFFSET (APM Vol 2, 15.30.5).
+uint64_t tsc(const Cpu& c) {
+    const uint64_t t = c.s.icount + c.s.msr.tsc_offset;
+    return c.s.svm.guest_mode ? t + c.s.svm.ctl.tsc_offset : t;
+}
 
 ExecStatus rdtsc(Cpu& c, const Insn& in) {
     if ((c.s.cr4 & Cr4::TSD) && c.s.cpl != 0 && c.s.mode != CpuMode::Real) return raise_gp0(c);
     if (in.mnemonic == ZYDIS_MNEMONIC_RDTSCP) {
+        // An instruction the CPU model lacks is #UD even when intercepted (15.9).
         if (!c.features.rdtscp) return raise_ud(c);
+        if (c.s.svm.intercept_misc2(InterceptMisc2::RDTSCP)) return svm_exit(c, in, 0x87);
         c.s.gpr[RCX] = static_cast<uint32_t>(c.s.msr.tsc_aux);
+    } else if (c.s.svm.intercept_misc1(InterceptMisc1::RDTSC)) {
+        return svm_exit(c, in, 0x6e);
     }
     const uint64_t t = tsc(c);
     c.s.gpr[RAX] = static_cast<uint32_t>(t);
@@ -110,6 +121,14 @@ bool read_msr(Cpu& c, uint32_t index, uint64_t& v) {
             if (!c.features.rdtscp) return false;
             v = m.tsc_aux;
             return true;
+        case msr_index(Msr::VM_CR):
+            if (!c.features.svm) return false;
+            v = m.vm_cr;
+            return true;
+        case msr_index(Msr::VM_HSAVE_PA):
+            if (!c.features.svm) return false;
+            v = m.vm_hsave_pa;
+            return true;
         default: break;
     }
     if (index >= 0x268 && index <= 0x26f) {
@@ -155,6 +174,14 @@ bool write_msr(Cpu& c, uint32_t index, uint64_t v) {
             // (APM Vol 2, 3.1.7 "Extended Feature Enable Register").
             if (v & ~efer_writable_mask(c)) return false;
             if (((v ^ c.s.efer) & Efer::LME) && c.s.paging()) return false;
+            // SVME cannot be set while VM_CR.SVMDIS is (APM Vol 2, 15.30.1).
+            if ((v & Efer::SVME) && !(c.s.efer & Efer::SVME) && (m.vm_cr & kVmCrSvmDis)) return false;
+            if (!(v & Efer::SVME) && (c.s.efer & Efer::SVME)) {
+                // Clearing SVME sets GIF (KVM's choice, 15.17 leaves it open); L2 doing so is
+                // undefined and vx86, like KVM, shuts the machine down.
+                if (c.s.svm.guest_mode) c.exit.reason = ExitReason::Shutdown;
+                c.s.svm.gif = true;
+            }
             const uint64_t nv = (v & ~Efer::LMA) | (c.s.efer & Efer::LMA);
             const bool tlb = (nv ^ c.s.efer) & Efer::NXE;
             c.s.efer = nv;
@@ -186,26 +213,51 @@ bool write_msr(Cpu& c, uint32_t index, uint64_t v) {
             if (!c.features.rdtscp || (v >> 32)) return false;
             m.tsc_aux = v;
             return true;
+        case msr_index(Msr::VM_CR): {
+            // Bits 4:0 only; with LOCK set, LOCK and SVMDIS keep their values; SVMDIS cannot be
+            // set while EFER.SVME is (APM Vol 2, 15.30.1).
+            if (!c.features.svm || (v & ~uint64_t{0x1f})) return false;
+            uint64_t nv = v;
+            if (m.vm_cr & kVmCrLock) nv = (v & 0x7) | (m.vm_cr & (kVmCrLock | kVmCrSvmDis));
+            if ((nv & kVmCrSvmDis) && (c.s.efer & Efer::SVME)) return false;
+            m.vm_cr = nv;
+            return true;
+        }
+        case msr_index(Msr::VM_HSAVE_PA):
+            // A page-aligned address below MAXPHYADDR (15.30.4).
+            if (!c.features.svm || (v & 0xfff) || (v & ~kPhysAddrMask)) return false;
+            m.vm_hsave_pa = v;
+            return true;
         default: return false;
     }
 }
 
-ExecStatus rdmsr(Cpu& c, const Insn&) {
+ExecStatus rdmsr(Cpu& c, const Insn& in) {
+    const auto index = static_cast<uint32_t>(c.s.gpr[RCX]);
+    if (c.s.svm.intercept_misc1(InterceptMisc1::MSR_PROT) && svm_msr_intercepted(c, index, false))
+        return svm_exit(c, in, 0x7c, 0);
     uint64_t v;
-    if (!read_msr(c, static_cast<uint32_t>(c.s.gpr[RCX]), v)) return raise_gp0(c);
+    if (!read_msr(c, index, v)) return raise_gp0(c);
     c.s.gpr[RAX] = static_cast<uint32_t>(v);
     c.s.gpr[RDX] = v >> 32;
     return ExecStatus::Next;
 }
 
-ExecStatus wrmsr(Cpu& c, const Insn&) {
+ExecStatus wrmsr(Cpu& c, const Insn& in) {
+    const auto index = static_cast<uint32_t>(c.s.gpr[RCX]);
+    if (c.s.svm.intercept_misc1(InterceptMisc1::MSR_PROT) && svm_msr_intercepted(c, index, true))
+        return svm_exit(c, in, 0x7c, 1);
     const uint64_t v = (c.s.gpr[RDX] << 32) | static_cast<uint32_t>(c.s.gpr[RAX]);
-    if (!write_msr(c, static_cast<uint32_t>(c.s.gpr[RCX]), v)) return raise_gp0(c);
+    c.exit.reason = ExitReason::None;
+    if (!write_msr(c, index, v)) return raise_gp0(c);
+    if (c.exit.reason == ExitReason::Shutdown) return ExecStatus::Exit;
     return ExecStatus::Branch;
 }
 
 // RSM outside SMM is #UD (APM Vol 3, "RSM"); inside, the SMM module restores the saved state.
-ExecStatus rsm(Cpu& c, const Insn&) {
+ExecStatus rsm(Cpu& c, const Insn& in) {
+    // The RSM intercept outranks the #UD RSM gets outside SMM (APM Vol 2, 15.9).
+    if (c.s.svm.intercept_misc1(InterceptMisc1::RSM)) return svm_exit(c, in, 0x73);
     if (!c.s.smm.in_smm || !c.transitions) return raise_ud(c);
     return c.transitions->rsm(c);
 }
@@ -266,7 +318,14 @@ ExecStatus mov_cr(Cpu& c, const Insn& in) {
     const unsigned size = c.s.mode == CpuMode::Long64 ? 8 : 4;
     if (n != 0 && n != 2 && n != 3 && n != 4 && !(n == 8 && c.s.mode == CpuMode::Long64))
         return raise_ud(c);
+    const SvmState& svm = c.s.svm;
     if constexpr (!TO_CR) {
+        if (svm.guest_mode && ((svm.ctl.intercept_cr_read >> n) & 1)) return svm_exit(c, in, n);
+        // With V_INTR_MASKING, L2's CR8 is the virtual TPR (APM Vol 2, 15.21.1).
+        if (n == 8 && svm.v_intr_masking()) {
+            set_reg_sized(c, static_cast<uint8_t>(gpr), size, svm.ctl.int_ctl & IntCtl::V_TPR_MASK);
+            return ExecStatus::Next;
+        }
         uint64_t v = 0;
         switch (n) {
             case 0: v = c.s.cr0; break;
@@ -279,6 +338,19 @@ ExecStatus mov_cr(Cpu& c, const Insn& in) {
         return ExecStatus::Next;
     } else {
         const uint64_t v = get_reg_sized(c, static_cast<uint8_t>(gpr), size);
+        if (svm.guest_mode) {
+            if ((svm.ctl.intercept_cr_write >> n) & 1) return svm_exit(c, in, 0x10 + n);
+            // The selective CR0 write intercept fires when bits other than TS and MP change
+            // (APM Vol 2, 15.9.1); the general CR0 write intercept above has priority.
+            if (n == 0 && svm.intercept_misc1(InterceptMisc1::CR0_SEL_WRITE) &&
+                ((v ^ c.s.cr0) & ~uint64_t{Cr0::TS | Cr0::MP}))
+                return svm_exit(c, in, 0x65);
+            if (n == 8 && svm.v_intr_masking()) {
+                if (v >> 4) return raise_gp0(c);
+                c.s.svm.ctl.int_ctl = (svm.ctl.int_ctl & ~IntCtl::V_TPR_MASK) | static_cast<uint32_t>(v);
+                return ExecStatus::Branch;
+            }
+        }
         bool ok = true;
         switch (n) {
             case 0: ok = write_cr0(c, v); break;
@@ -304,8 +376,12 @@ ExecStatus mov_dr(Cpu& c, const Insn& in) {
     if (n > 7) return raise_ud(c);
     if (n == 4 || n == 5) {
         if (c.s.cr4 & Cr4::DE) return raise_ud(c);
-        n += 2;
     }
+    if (c.s.svm.guest_mode) {
+        const uint16_t mask = TO_DR ? c.s.svm.ctl.intercept_dr_write : c.s.svm.ctl.intercept_dr_read;
+        if ((mask >> n) & 1) return svm_exit(c, in, (TO_DR ? 0x30 : 0x20) + n);
+    }
+    if (n == 4 || n == 5) n += 2;
     if constexpr (!TO_DR) {
         set_reg_sized(c, static_cast<uint8_t>(gpr), size, c.s.dr[n]);
     } else {
@@ -323,6 +399,8 @@ ExecStatus mov_dr(Cpu& c, const Insn& in) {
 template <bool IDT>
 ExecStatus lgdt(Cpu& c, const Insn& in) {
     if (in.kind(0) != OpKind::Mem) return raise_ud(c);
+    if (c.s.svm.intercept_misc1(IDT ? InterceptMisc1::IDTR_WRITE : InterceptMisc1::GDTR_WRITE))
+        return svm_exit(c, in, IDT ? 0x6a : 0x6b);
     const uint64_t ea = effective_address(c, in);
     uint16_t limit;
     if (!read_mem(c, in.seg, ea, limit)) return ExecStatus::Fault;
@@ -344,6 +422,8 @@ ExecStatus lgdt(Cpu& c, const Insn& in) {
 template <bool IDT>
 ExecStatus sgdt(Cpu& c, const Insn& in) {
     if (in.kind(0) != OpKind::Mem) return raise_ud(c);
+    if (c.s.svm.intercept_misc1(IDT ? InterceptMisc1::IDTR_READ : InterceptMisc1::GDTR_READ))
+        return svm_exit(c, in, IDT ? 0x66 : 0x67);
     const uint64_t ea = effective_address(c, in);
     const DescriptorTable& t = IDT ? c.s.idtr : c.s.gdtr;
     const unsigned n = c.s.mode == CpuMode::Long64 ? 8 : 4;
@@ -360,18 +440,28 @@ ExecStatus lmsw(Cpu& c, const Insn& in) {
     uint16_t v;
     if (!read_op<2>(c, in, 0, v)) return ExecStatus::Fault;
     uint64_t cr0 = (c.s.cr0 & ~uint64_t{0xe}) | (v & 0xf) | (c.s.cr0 & Cr0::PE);
+    // LMSW is a CR0 write for SVM, and selective when it changes PE or EM (15.9.1).
+    if (c.s.svm.guest_mode) {
+        if (c.s.svm.ctl.intercept_cr_write & 1) return svm_exit(c, in, 0x10);
+        if (c.s.svm.intercept_misc1(InterceptMisc1::CR0_SEL_WRITE) &&
+            ((cr0 ^ c.s.cr0) & ~uint64_t{Cr0::TS | Cr0::MP}))
+            return svm_exit(c, in, 0x65);
+    }
     if (!write_cr0(c, cr0)) return raise_gp0(c);
     return ExecStatus::Branch;
 }
 
 ExecStatus smsw(Cpu& c, const Insn& in) {
+    if (c.s.svm.guest_mode && (c.s.svm.ctl.intercept_cr_read & 1)) return svm_exit(c, in, 0x00);
     if (in.kind(0) == OpKind::Mem)
         return next_or_fault(write_mem(c, in.seg, effective_address(c, in), static_cast<uint16_t>(c.s.cr0)));
     set_reg_sized(c, in.r[0], in.opsz[0], c.s.cr0);
     return ExecStatus::Next;
 }
 
-ExecStatus clts(Cpu& c, const Insn&) {
+// CLTS is a CR0 write for SVM but never a selective one (15.9.1).
+ExecStatus clts(Cpu& c, const Insn& in) {
+    if (c.s.svm.guest_mode && (c.s.svm.ctl.intercept_cr_write & 1)) return svm_exit(c, in, 0x10);
     c.s.cr0 &= ~Cr0::TS;
     return ExecStatus::Next;
 }
@@ -389,8 +479,20 @@ ExecStatus stac_clac(Cpu& c, const Insn&) {
 
 ExecStatus invlpg(Cpu& c, const Insn& in) {
     if (in.kind(0) != OpKind::Mem) return raise_ud(c);
+    if (c.s.svm.intercept_misc1(InterceptMisc1::INVLPG)) return svm_exit(c, in, 0x79);
     c.mmu.invlpg(linear(c, in.seg, effective_address(c, in)));
     return ExecStatus::Branch;
+}
+
+// No caches are modelled: WBINVD and INVD only matter as SVM intercepts.
+ExecStatus wbinvd(Cpu& c, const Insn& in) {
+    if (c.s.svm.intercept_misc2(InterceptMisc2::WBINVD)) return svm_exit(c, in, 0x89);
+    return ExecStatus::Next;
+}
+
+ExecStatus invd(Cpu& c, const Insn& in) {
+    if (c.s.svm.intercept_misc1(InterceptMisc1::INVD)) return svm_exit(c, in, 0x76);
+    return ExecStatus::Next;
 }
 
 }  // namespace
@@ -422,8 +524,8 @@ Handler bind_system(const Insn& in) {
         case ZYDIS_MNEMONIC_INVLPG: return &invlpg;
         case ZYDIS_MNEMONIC_STAC: return &stac_clac<true>;
         case ZYDIS_MNEMONIC_CLAC: return &stac_clac<false>;
-        case ZYDIS_MNEMONIC_WBINVD:
-        case ZYDIS_MNEMONIC_INVD: return &exec_nop;
+        case ZYDIS_MNEMONIC_WBINVD: return &wbinvd;
+        case ZYDIS_MNEMONIC_INVD: return &invd;
         default: return nullptr;
     }
 }

@@ -43,36 +43,68 @@ void Mmu::flush() {
     m_filled_overflow = false;
 }
 
-void Mmu::flush_nonglobal() {
+// Empties the entries `pred` selects. m_filled is compacted on the way so that per-ASID flushes
+// on every world switch do not fill it with entries that are empty again.
+template <typename Pred>
+void Mmu::drop_if(Pred pred) {
     ++m_tlb_epoch;
-    for (auto* t : {&m_read, &m_write, &m_exec})
-        for (auto& e : *t)
-            if (!(e.gpa_page & 1)) e = TlbEntry{};
-}
-
-// Interim: no ASID tags yet, so every ASID operation is a full flush (always correct, APM Vol 2,
-// 15.16.1), and nested paging is the identity.
-void Mmu::set_asid(uint32_t asid) {
-    if (asid != m_asid) {
-        m_asid = asid;
-        flush();
+    if (m_filled_overflow) {
+        for (auto* t : {&m_read, &m_write, &m_exec})
+            for (auto& e : *t)
+                if (e.tag != kTlbEmpty && pred(e)) e = TlbEntry{};
+        return;
     }
+    unsigned kept = 0;
+    for (unsigned i = 0; i < m_nfilled; ++i) {
+        TlbEntry& e = *m_filled[i];
+        if (e.tag != kTlbEmpty && pred(e)) e = TlbEntry{};
+        if (e.tag != kTlbEmpty) m_filled[kept++] = &e;
+    }
+    m_nfilled = kept;
 }
 
-void Mmu::flush_asid(uint32_t, bool) { flush(); }
+void Mmu::flush_nonglobal() {
+    const uint32_t slot = asid_slot(m_asid);
+    drop_if([slot](const TlbEntry& e) { return entry_slot(e) == slot && !(e.gpa_page & 1); });
+}
 
-void Mmu::invlpga(uint64_t, uint32_t) { flush(); }
+// A switch keeps every ASID's entries (APM Vol 2, 15.16.1); only the shared slot of the large
+// ASIDs changes hands.
+void Mmu::set_asid(uint32_t asid) {
+    if (asid == m_asid) return;
+    ++m_tlb_epoch;
+    if (!may_hold(asid)) {
+        drop_if([](const TlbEntry& e) { return entry_slot(e) == kSharedAsidSlot; });
+        m_shared_owner = asid;
+    }
+    m_asid = asid;
+    m_asid_tag = uint64_t{asid_slot(asid)} << 1;
+}
 
-bool Mmu::nested_translate(uint64_t gpa, Access, bool, uint64_t& hpa) {
-    hpa = gpa;
-    return true;
+void Mmu::flush_asid(uint32_t asid, bool nonglobal_only) {
+    ++m_tlb_epoch;
+    if (!may_hold(asid)) return;
+    const uint32_t slot = asid_slot(asid);
+    drop_if([slot, nonglobal_only](const TlbEntry& e) {
+        return entry_slot(e) == slot && !(nonglobal_only && (e.gpa_page & 1));
+    });
+}
+
+void Mmu::invlpga(uint64_t la, uint32_t asid) {
+    ++m_tlb_epoch;
+    if (may_hold(asid)) invalidate_page(la, uint64_t{asid_slot(asid)} << 1);
 }
 
 void Mmu::invlpg(uint64_t la) {
     ++m_tlb_epoch;
+    invalidate_page(la, m_asid_tag);
+}
+
+void Mmu::invalidate_page(uint64_t la, uint64_t asid_tag) {
     const unsigned i = index(la);
+    const uint64_t key = base::page_base(la) | asid_tag;
     for (auto* t : {&m_read, &m_write, &m_exec})
-        if (((*t)[i].tag & ~uint64_t{1}) == base::page_base(la)) (*t)[i] = TlbEntry{};
+        if (((*t)[i].tag & ~uint64_t{1}) == key) (*t)[i] = TlbEntry{};
 }
 
 void Mmu::drop_writes_to(uint64_t gpa_page) {
@@ -80,162 +112,175 @@ void Mmu::drop_writes_to(uint64_t gpa_page) {
         if ((e.gpa_page & ~uint64_t{0xfff}) == gpa_page) e = TlbEntry{};
 }
 
+namespace {
+// Physical-address bits above MAXPHYADDR in a 64-bit entry: reserved (APM Vol 2, 5.3.1).
+constexpr uint64_t kRsvdAboveMaxPhys = Pte::ADDR_MASK & ~kPhysAddrMask;
+}  // namespace
+
+// The structural part of a walk shared by L2's (or L1's) tables and the nested table: reads the
+// entries in format `f`, checks presence and reserved bits, and accumulates R/W, U/S and NX.
+Mmu::WalkStatus Mmu::walk_tables(const PagingFormat& f, uint64_t addr, bool nested_tables,
+                                 TableWalk& w) {
+    const uint64_t rsvd = (f.pae ? kRsvdAboveMaxPhys : 0) | (f.nxe ? 0 : Pte::NX);
+    const unsigned width = f.pae ? 8 : 4;
+    // With nested paging, L2's table entries live at guest-physical addresses; the read (and any
+    // A/D write) uses the host-physical one (APM Vol 2, 15.25.5).
+    auto read_entry = [&](uint64_t entry_addr, bool record, uint64_t& v) {
+        v = 0;
+        if (nested_tables && !nested_translate(entry_addr, Access::Write, true, entry_addr))
+            return false;
+        phys_read(entry_addr, &v, width);
+        if (record) w.lv[w.nlv++] = {entry_addr, v};
+        return true;
+    };
+    auto accumulate = [&](uint64_t e) {
+        w.rw = w.rw && (e & Pte::RW);
+        w.us = w.us && (e & Pte::US);
+        w.nx = w.nx || (f.nxe && (e & Pte::NX));
+    };
+    uint64_t e;
+    if (!f.pae) {
+        // 32-bit paging (APM Vol 2, 5.3).
+        if (!read_entry((f.root & 0xfffff000) + ((addr >> 22) & 0x3ff) * 4, true, e))
+            return WalkStatus::NestedFault;
+        if (!(e & Pte::P)) return WalkStatus::NotPresent;
+        accumulate(e);
+        if ((e & Pte::PS) && f.pse) {
+            if (e & (1u << 21)) return WalkStatus::Reserved;  // PSE-36: bit 21 is reserved
+            w.frame = (e & 0xffc00000) | (((e >> 13) & 0xff) << 32);
+            w.page_mask = 0x3fffff;
+            return WalkStatus::Ok;
+        }
+        if (!read_entry((e & 0xfffff000) + ((addr >> 12) & 0x3ff) * 4, true, e))
+            return WalkStatus::NestedFault;
+        if (!(e & Pte::P)) return WalkStatus::NotPresent;
+        accumulate(e);
+        w.frame = e & 0xfffff000;
+        return WalkStatus::Ok;
+    }
+    if (f.lma) {
+        // 4-level paging (APM Vol 2, 5.3.3): PML4E then PDPE.
+        if (!read_entry((f.root & Pte::ADDR_MASK) + ((addr >> 39) & 0x1ff) * 8, true, e))
+            return WalkStatus::NestedFault;
+        if (!(e & Pte::P)) return WalkStatus::NotPresent;
+        if (e & (rsvd | Pte::PS)) return WalkStatus::Reserved;
+        accumulate(e);
+        if (!read_entry((e & Pte::ADDR_MASK) + ((addr >> 30) & 0x1ff) * 8, true, e))
+            return WalkStatus::NestedFault;
+        if (!(e & Pte::P)) return WalkStatus::NotPresent;
+        if (e & rsvd) return WalkStatus::Reserved;
+        accumulate(e);
+        if (e & Pte::PS) {
+            // 1 GiB page; low address bits 29:13 are reserved.
+            if (e & 0x3fffe000ull) return WalkStatus::Reserved;
+            w.frame = e & 0x000fffffc0000000ull;
+            w.page_mask = 0x3fffffff;
+            return WalkStatus::Ok;
+        }
+    } else {
+        // Legacy PAE: PDPTEs have no R/W, U/S, A or NX (APM Vol 2, 5.4.1); bits 1,2,5-8 are
+        // reserved, so the entry is read but never written back with an accessed bit.
+        if (!read_entry((f.root & 0xffffffe0) + ((addr >> 30) & 3) * 8, false, e))
+            return WalkStatus::NestedFault;
+        if (!(e & Pte::P)) return WalkStatus::NotPresent;
+        if (e & (rsvd | 0x1e6)) return WalkStatus::Reserved;
+    }
+    if (!read_entry((e & Pte::ADDR_MASK) + ((addr >> 21) & 0x1ff) * 8, true, e))
+        return WalkStatus::NestedFault;
+    if (!(e & Pte::P)) return WalkStatus::NotPresent;
+    if (e & rsvd) return WalkStatus::Reserved;
+    accumulate(e);
+    if (e & Pte::PS) {
+        if (e & 0x1fe000ull) return WalkStatus::Reserved;
+        w.frame = e & 0x000fffffffe00000ull;
+        w.page_mask = 0x1fffff;
+        return WalkStatus::Ok;
+    }
+    if (!read_entry((e & Pte::ADDR_MASK) + ((addr >> 12) & 0x1ff) * 8, true, e))
+        return WalkStatus::NestedFault;
+    if (!(e & Pte::P)) return WalkStatus::NotPresent;
+    if (e & rsvd) return WalkStatus::Reserved;
+    accumulate(e);
+    w.frame = e & Pte::ADDR_MASK;
+    return WalkStatus::Ok;
+}
+
+// Accessed on every level, dirty on the leaf for writes.
+void Mmu::set_accessed_dirty(const TableWalk& w, bool write, unsigned width) {
+    for (unsigned i = 0; i < w.nlv; ++i) {
+        uint64_t v = w.lv[i].val | Pte::A;
+        if (i == w.nlv - 1 && write) v |= Pte::D;
+        if (v != w.lv[i].val) phys_write(w.lv[i].addr, &v, width);
+    }
+}
+
 // One walk of the paging structures. `user` is a CPL-3 explicit access. On success `gpa` is the
-// physical address; `cacheable` says whether a TLB entry may remember the result.
+// physical address (host-physical under nested paging); `cacheable` says whether a TLB entry may
+// remember the result.
 bool Mmu::walk(uint64_t la, Access a, bool user, uint64_t& gpa, bool& cacheable, bool& global) {
     const bool write = a == Access::Write;
     const bool fetch = a == Access::Exec;
-    const bool nxe = m_s.efer & Efer::NXE;
-    const bool pae = m_s.cr4 & Cr4::PAE;
-    const bool lma = m_s.efer & Efer::LMA;
-    const uint64_t rsvd = (pae ? 0x000fff0000000000ull : 0) | (nxe ? 0 : Pte::NX);
-    const uint32_t id_bit = (fetch && (nxe || (m_s.cr4 & Cr4::SMEP))) ? PfErr::ID : 0;
+    const PagingFormat f{m_s.cr3, (m_s.cr4 & Cr4::PAE) != 0, (m_s.efer & Efer::LMA) != 0,
+                         (m_s.cr4 & Cr4::PSE) != 0, (m_s.efer & Efer::NXE) != 0};
+    const uint32_t id_bit = (fetch && (f.nxe || (m_s.cr4 & Cr4::SMEP))) ? PfErr::ID : 0;
     const uint32_t base_err = (write ? PfErr::W : 0) | (user ? PfErr::U : 0) | id_bit;
 
-    struct Level {
-        uint64_t addr, val;
-    } lv[4];
-    unsigned nlv = 0;
-    bool rw = true, us = true, nx = false;
-    uint64_t page_mask = 0xfff;  // offset bits of the final page
-    uint64_t frame = 0;
-
-    auto read_entry = [&](uint64_t addr, bool wide, uint64_t& v) {
-        v = 0;
-        phys_read(addr, &v, wide ? 8 : 4);
-        lv[nlv++] = {addr, v};
-    };
-    auto not_present = [&] {
-        raise_pf(la, base_err);
-        return false;
-    };
-    auto reserved = [&] {
-        raise_pf(la, base_err | PfErr::P | PfErr::RSV);
-        return false;
-    };
-    auto accumulate = [&](uint64_t e) {
-        rw = rw && (e & Pte::RW);
-        us = us && (e & Pte::US);
-        nx = nx || (nxe && (e & Pte::NX));
-    };
-
-    if (!pae) {
-        // 32-bit paging (APM Vol 2, 5.3).
-        uint64_t pde;
-        read_entry((m_s.cr3 & 0xfffff000) + ((la >> 22) & 0x3ff) * 4, false, pde);
-        if (!(pde & Pte::P)) return not_present();
-        accumulate(pde);
-        if ((pde & Pte::PS) && (m_s.cr4 & Cr4::PSE)) {
-            if (pde & (1u << 21)) return reserved();  // PSE-36: bit 21 is reserved
-            frame = (pde & 0xffc00000) | (((pde >> 13) & 0xff) << 32);
-            page_mask = 0x3fffff;
-        } else {
-            uint64_t pte;
-            read_entry((pde & 0xfffff000) + ((la >> 12) & 0x3ff) * 4, false, pte);
-            if (!(pte & Pte::P)) return not_present();
-            accumulate(pte);
-            frame = pte & 0xfffff000;
-        }
+    TableWalk w;
+    switch (walk_tables(f, la, npt.enabled, w)) {
+    case WalkStatus::Ok:
+        break;
+    case WalkStatus::NotPresent:
+        return raise_pf(la, base_err), false;
+    case WalkStatus::Reserved:
+        return raise_pf(la, base_err | PfErr::P | PfErr::RSV), false;
+    case WalkStatus::NestedFault:
+        return false;  // s.fault holds the nested page fault
+    }
+    const uint32_t prot = base_err | PfErr::P;
+    if (user) {
+        if (!w.us || (write && !w.rw)) return raise_pf(la, prot), false;
     } else {
-        uint64_t e;
-        unsigned level;
-        uint64_t table;
-        if (lma) {
-            // 4-level paging (APM Vol 2, 5.3.3): PML4E then PDPE.
-            read_entry((m_s.cr3 & Pte::ADDR_MASK) + ((la >> 39) & 0x1ff) * 8, true, e);
-            if (!(e & Pte::P)) return not_present();
-            if (e & (rsvd | Pte::PS)) return reserved();
-            accumulate(e);
-            read_entry((e & Pte::ADDR_MASK) + ((la >> 30) & 0x1ff) * 8, true, e);
-            if (!(e & Pte::P)) return not_present();
-            if (e & rsvd) return reserved();
-            accumulate(e);
-            if (e & Pte::PS) {
-                // 1 GiB page; low address bits 29:13 are reserved.
-                if (e & 0x3fffe000ull) return reserved();
-                frame = e & 0x000fffffc0000000ull;
-                page_mask = 0x3fffffff;
-                goto done;
-            }
-        } else {
-            // Legacy PAE: PDPTEs have no R/W, U/S, A or NX (APM Vol 2, 5.4.1); bits 1,2,5-8 are
-            // reserved, so the entry is read but never written back with an accessed bit.
-            e = 0;
-            phys_read((m_s.cr3 & 0xffffffe0) + ((la >> 30) & 3) * 8, &e, 8);
-            if (!(e & Pte::P)) return not_present();
-            if (e & (rsvd | 0x1e6)) return reserved();
+        if (write && !w.rw && (m_s.cr0 & Cr0::WP)) return raise_pf(la, prot), false;
+        if (w.us && fetch && (m_s.cr4 & Cr4::SMEP)) return raise_pf(la, prot), false;
+        if (w.us && !fetch && (m_s.cr4 & Cr4::SMAP)) {
+            // SMAP (APM Vol 2, 5.6.6): explicit accesses are allowed while RFLAGS.AC=1.
+            if (!(m_s.rflags & Rflags::AC)) return raise_pf(la, prot), false;
+            cacheable = false;
         }
-        table = e & Pte::ADDR_MASK;
-        read_entry(table + ((la >> 21) & 0x1ff) * 8, true, e);
-        if (!(e & Pte::P)) return not_present();
-        if (e & rsvd) return reserved();
-        accumulate(e);
-        level = 2;
-        if (e & Pte::PS) {
-            if (e & 0x1fe000ull) return reserved();
-            frame = e & 0x000fffffffe00000ull;
-            page_mask = 0x1fffff;
-        } else {
-            read_entry((e & Pte::ADDR_MASK) + ((la >> 12) & 0x1ff) * 8, true, e);
-            if (!(e & Pte::P)) return not_present();
-            if (e & rsvd) return reserved();
-            accumulate(e);
-            frame = e & Pte::ADDR_MASK;
-            level = 1;
-        }
-        (void)level;
     }
-done:
-    {
-        const uint32_t prot = base_err | PfErr::P;
-        if (user) {
-            if (!us || (write && !rw)) return raise_pf(la, prot), false;
-        } else {
-            if (write && !rw && (m_s.cr0 & Cr0::WP)) return raise_pf(la, prot), false;
-            if (us && fetch && (m_s.cr4 & Cr4::SMEP)) return raise_pf(la, prot), false;
-            if (us && !fetch && (m_s.cr4 & Cr4::SMAP)) {
-                // SMAP (APM Vol 2, 5.6.6): explicit accesses are allowed while RFLAGS.AC=1.
-                if (!(m_s.rflags & Rflags::AC)) return raise_pf(la, prot), false;
-                cacheable = false;
-            }
-        }
-        if (fetch && nx) return raise_pf(la, prot), false;
-    }
-    // Set accessed bits on every level, dirty on the leaf for writes.
-    for (unsigned i = 0; i < nlv; ++i) {
-        uint64_t v = lv[i].val | Pte::A;
-        if (i == nlv - 1 && write) v |= Pte::D;
-        if (v != lv[i].val) phys_write(lv[i].addr, &v, pae ? 8 : 4);
-    }
-    global = (lv[nlv - 1].val & Pte::G) && (m_s.cr4 & Cr4::PGE);
-    gpa = (frame & ~page_mask) | (la & page_mask);
+    if (fetch && w.nx) return raise_pf(la, prot), false;
+    uint64_t pa = (w.frame & ~w.page_mask) | (la & w.page_mask);
+    // The final guest-physical address goes through the nested table before any A/D update, so
+    // that a faulting access leaves no side effect in L2's tables.
+    if (npt.enabled && !nested_translate(pa, a, false, pa)) return false;
+    set_accessed_dirty(w, write, f.pae ? 8 : 4);
+    global = (w.lv[w.nlv - 1].val & Pte::G) && (m_s.cr4 & Cr4::PGE);
+    gpa = pa;
     return true;
 }
 
-bool Mmu::translate(uint64_t la, Access a, Priv p, uint64_t& gpa) {
+// Linear -> (host-)physical in the current mode; with L2 paging off the linear address is
+// guest-physical and still goes through the nested table (APM Vol 2, 15.25.5).
+bool Mmu::to_physical(uint64_t la, Access a, Priv p, uint64_t& gpa, bool& cacheable,
+                      bool& global) {
     if ((m_s.efer & Efer::LMA) && !is_canonical(la)) {
         raise_gp_noncanonical(p);
         return false;
     }
-    if (!(m_s.cr0 & Cr0::PG)) {
-        gpa = la & 0xffffffff;
-        return true;
-    }
+    if (m_s.cr0 & Cr0::PG)
+        return walk(la, a, p == Priv::Current && m_s.cpl == 3, gpa, cacheable, global);
+    gpa = la & 0xffffffff;
+    return !npt.enabled || nested_translate(gpa, a, false, gpa);
+}
+
+bool Mmu::translate(uint64_t la, Access a, Priv p, uint64_t& gpa) {
     bool cacheable = true, global = false;
-    return walk(la, a, p == Priv::Current && m_s.cpl == 3, gpa, cacheable, global);
+    return to_physical(la, a, p, gpa, cacheable, global);
 }
 
 bool Mmu::fill(uint64_t la, Access a, Priv p, uint64_t& gpa) {
-    if ((m_s.efer & Efer::LMA) && !is_canonical(la)) {
-        raise_gp_noncanonical(p);
-        return false;
-    }
     bool cacheable = true, global = false;
-    if (m_s.cr0 & Cr0::PG) {
-        if (!walk(la, a, p == Priv::Current && m_s.cpl == 3, gpa, cacheable, global)) return false;
-    } else {
-        gpa = la & 0xffffffff;
-    }
+    if (!to_physical(la, a, p, gpa, cacheable, global)) return false;
     if (!cacheable) return true;
     mem::MemSlot* slot = m_mem.find(m_as, gpa);
     if (!slot) return true;  // MMIO: never cached
@@ -251,7 +296,7 @@ bool Mmu::fill(uint64_t la, Access a, Priv p, uint64_t& gpa) {
     e.gpa_page = gpage | (global ? 1 : 0);
     auto& table = a == Access::Read ? m_read : a == Access::Write ? m_write : m_exec;
     TlbEntry& slot_entry = table[index(la)];
-    if (slot_entry.tag == ~uint64_t{0}) {
+    if (slot_entry.tag == kTlbEmpty) {
         if (m_nfilled < m_filled.size()) m_filled[m_nfilled++] = &slot_entry;
         else m_filled_overflow = true;
     }

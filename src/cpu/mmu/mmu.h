@@ -37,10 +37,12 @@ struct NestedPaging {
     bool pae = false, lma = false, pse = false, nxe = false, smep = false;  // L1's at VMRUN
 };
 
+// Tag layout: linear page (63:12) | ASID slot (11:1) | 1 when filled for a CPL-3 access. Slots
+// stay below 0x7ff, so no filled entry's tag equals the empty marker ~0.
 struct TlbEntry {
-    uint64_t tag = ~uint64_t{0};  // linear page | 1 when filled for a CPL-3 access
-    uintptr_t addend = 0;         // host address = linear address + addend
-    uint64_t gpa_page = 0;        // physical page; bit 0 = global
+    uint64_t tag = ~uint64_t{0};
+    uintptr_t addend = 0;    // host address = linear address + addend
+    uint64_t gpa_page = 0;   // (host-)physical page, after nested paging; bit 0 = global
 };
 
 class Mmu {
@@ -85,13 +87,16 @@ public:
     // Page walk. Sets s.fault on failure. `gpa` receives the physical address.
     bool translate(uint64_t la, Access a, Priv p, uint64_t& gpa);
 
-    void flush();                   // everything (CR3 write with CR4.PGE=0, CR0/CR4 paging bits)
-    void flush_nonglobal();         // MOV CR3 with CR4.PGE=1 (APM Vol 2, 5.5.2)
-    void invlpg(uint64_t la);       // one page, global or not
-    void drop_writes_to(uint64_t gpa_page);  // a page now holds decoded code
+    void flush();                   // every ASID (CR0/CR4 paging bits, TLB_CONTROL 1)
+    void flush_nonglobal();         // current ASID: MOV CR3 with CR4.PGE=1 (APM Vol 2, 5.5.2)
+    void invlpg(uint64_t la);       // one page of the current ASID, global or not
+    void drop_writes_to(uint64_t gpa_page);  // a page now holds decoded code (every ASID)
 
     // ASIDs (15.16): translations are tagged with the current ASID (0 = L1), so VMRUN and
     // #VMEXIT switch context without flushing. TLB_CONTROL and INVLPGA act on one ASID.
+    // ASIDs below kSharedAsidSlot (CPUID reports far fewer) have a tag slot each; larger ones
+    // share the last slot, which holds one such ASID's entries at a time (switching drops them).
+    static constexpr uint32_t kSharedAsidSlot = 0x7fe;
     void set_asid(uint32_t asid);
     uint32_t asid() const { return m_asid; }
     void flush_asid(uint32_t asid, bool nonglobal_only);  // TLB_CONTROL 3 and 7
@@ -125,22 +130,59 @@ public:
     uint64_t tlb_epoch() const { return m_tlb_epoch; }
 
 private:
+    static constexpr uint64_t kTlbEmpty = ~uint64_t{0};
     static unsigned index(uint64_t la) { return (la >> 12) & (kTlbSize - 1); }
-    uint64_t tag(uint64_t la, Priv p) const {
-        return base::page_base(la) | (p == Priv::Current && m_s.cpl == 3 ? 1 : 0);
+    static uint32_t asid_slot(uint32_t asid) {
+        return asid < kSharedAsidSlot ? asid : kSharedAsidSlot;
     }
+    static uint32_t entry_slot(const TlbEntry& e) { return (e.tag >> 1) & 0x7ff; }
+    uint64_t tag(uint64_t la, Priv p) const {
+        return base::page_base(la) | m_asid_tag | (p == Priv::Current && m_s.cpl == 3 ? 1 : 0);
+    }
+
+    // One page-table format: L2's (or L1's) own paging, or the nested table's.
+    struct PagingFormat {
+        uint64_t root;
+        bool pae, lma, pse, nxe;
+    };
+    // What a walk of the tables found: the entries to mark accessed (at host-physical addresses)
+    // and the rights accumulated over the levels.
+    struct TableWalk {
+        struct Level {
+            uint64_t addr, val;
+        } lv[4];
+        unsigned nlv = 0;
+        bool rw = true, us = true, nx = false;
+        uint64_t frame = 0, page_mask = 0xfff;  // page_mask: offset bits of the final page
+    };
+    enum class WalkStatus : uint8_t { Ok, NotPresent, Reserved, NestedFault };
+    // `nested_tables`: entry addresses are guest-physical and go through nested_translate.
+    WalkStatus walk_tables(const PagingFormat& f, uint64_t addr, bool nested_tables, TableWalk& w);
+    void set_accessed_dirty(const TableWalk& w, bool write, unsigned width);
+
     bool access_slow(uint64_t la, void* buf, unsigned n, Access a, Priv p);
     bool unbacked(uint64_t gpa);
     bool mmio_exit(uint64_t gpa, uint8_t* buf, unsigned n, bool write);
+    bool to_physical(uint64_t la, Access a, Priv p, uint64_t& gpa, bool& cacheable, bool& global);
     bool fill(uint64_t la, Access a, Priv p, uint64_t& gpa);
-    bool walk(uint64_t la, Access a, bool user, uint64_t& gpa, bool& writable_cached, bool& global);
+    bool walk(uint64_t la, Access a, bool user, uint64_t& gpa, bool& cacheable, bool& global);
     void raise_pf(uint64_t la, uint32_t err);
     void raise_gp_noncanonical(Priv p);
+    template <typename Pred>
+    void drop_if(Pred pred);
+    void invalidate_page(uint64_t la, uint64_t asid_tag);
+    // False when `asid` maps to the shared slot but does not own it: nothing is cached for it.
+    bool may_hold(uint32_t asid) const {
+        return asid_slot(asid) != kSharedAsidSlot || asid == m_shared_owner;
+    }
 
     CpuState& m_s;
     mem::GuestMemory& m_mem;
     unsigned m_as = 0;
     uint32_t m_asid = 0;
+    uint64_t m_asid_tag = 0;  // asid_slot(m_asid) << 1, ORed into every tag
+    // The ASID whose entries the shared slot holds (none are cached initially, so any value).
+    uint32_t m_shared_owner = kSharedAsidSlot;
     uint64_t m_tlb_epoch = 1;
     std::array<TlbEntry, kTlbSize> m_read{}, m_write{}, m_exec{};
     // Entries filled since the last full flush, so that flushing a nearly empty TLB (SMM entry

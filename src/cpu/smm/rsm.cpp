@@ -33,7 +33,7 @@ SmmStatus Smm::rsm(Cpu& c) {
         if (!load_state_32(in, c.features, n)) return SmmStatus::Shutdown;
         auto_halt = static_cast<uint8_t>(in.auto_hlt_restart);
     }
-    if (m_hooks && !m_hooks->leave_smm(c, area)) return SmmStatus::Shutdown;
+    if (m_hooks && !m_hooks->leave_smm(c, area, n)) return SmmStatus::Shutdown;
 
     n.smm.in_smm = false;
     if (!n.smm.inside_nmi) n.nmi_blocked = false;

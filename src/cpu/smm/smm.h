@@ -14,8 +14,9 @@ public:
     virtual ~SmmVendorHooks() = default;
     // After the state was saved into `area` and before the SMM address space is entered.
     virtual bool enter_smm(Cpu& c, arch::SmramStateSave& area) = 0;
-    // During RSM, after the save area was read and checked, before its state is committed.
-    virtual bool leave_smm(Cpu& c, const arch::SmramStateSave& area) = 0;
+    // During RSM, after the save area was read and checked, before `next` (the state RSM is about
+    // to commit) replaces c.s; the hook edits `next`, not c.s.
+    virtual bool leave_smm(Cpu& c, const arch::SmramStateSave& area, CpuState& next) = 0;
 };
 
 enum class SmmStatus : uint8_t { Ok, Shutdown };

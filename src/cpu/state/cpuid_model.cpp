@@ -31,7 +31,7 @@ const std::vector<CpuidFeature> kFeatures = {
     {"bmi1", 7, CpuidReg::EBX, 3, true},      {"smep", 7, CpuidReg::EBX, 7, true},
     {"smap", 7, CpuidReg::EBX, 20, true},     {"lahf-lm", 0x80000001, CpuidReg::ECX, 0, true},
     {"lahf_lm", 0x80000001, CpuidReg::ECX, 0, true},
-    {"svm", 0x80000001, CpuidReg::ECX, 2, false},
+    {"svm", 0x80000001, CpuidReg::ECX, 2, true},
     {"abm", 0x80000001, CpuidReg::ECX, 5, true},
     {"sse4a", 0x80000001, CpuidReg::ECX, 6, false},
     {"syscall", 0x80000001, CpuidReg::EDX, 11, true},
@@ -40,6 +40,22 @@ const std::vector<CpuidFeature> kFeatures = {
     {"pdpe1gb", 0x80000001, CpuidReg::EDX, 26, true},
     {"rdtscp", 0x80000001, CpuidReg::EDX, 27, true},
     {"lm", 0x80000001, CpuidReg::EDX, 29, true},
+    // SVM features (AMD CPUID spec, Fn8000_000A_EDX; APM Vol 2, 15.4).
+    {"npt", 0x8000000a, CpuidReg::EDX, 0, true},
+    {"lbrv", 0x8000000a, CpuidReg::EDX, 1, false},
+    {"svm-lock", 0x8000000a, CpuidReg::EDX, 2, false},
+    {"nrip-save", 0x8000000a, CpuidReg::EDX, 3, true},
+    {"tsc-scale", 0x8000000a, CpuidReg::EDX, 4, false},
+    {"vmcb-clean", 0x8000000a, CpuidReg::EDX, 5, true},
+    {"flushbyasid", 0x8000000a, CpuidReg::EDX, 6, true},
+    {"decodeassists", 0x8000000a, CpuidReg::EDX, 7, false},
+    {"pause-filter", 0x8000000a, CpuidReg::EDX, 10, false},
+    {"pfthreshold", 0x8000000a, CpuidReg::EDX, 12, false},
+    {"avic", 0x8000000a, CpuidReg::EDX, 13, false},
+    {"v-vmsave-vmload", 0x8000000a, CpuidReg::EDX, 15, false},
+    {"vgif", 0x8000000a, CpuidReg::EDX, 16, true},
+    // vx86 reserves no host ranges, so an intercepted VMRUN/VMLOAD/VMSAVE never #GPs for one.
+    {"svme-addr-chk", 0x8000000a, CpuidReg::EDX, 28, true},
 };
 
 // Leaf 1 EDX bits that AMD mirrors into 0x80000001 EDX (AMD CPUID spec, Fn8000_0001_EDX).
@@ -68,10 +84,13 @@ std::vector<CpuidLeaf> base_leaves() {
         {0, 0, 7, kAuth, kCamd, kEnti},
         {1, 0, kSignature, 0x00000800, ecx1, edx1},
         {7, 0, 0, 0, 0, 0, true},
-        {0x80000000, 0, 0x80000008, kAuth, kCamd, kEnti},
-        {0x80000001, 0, kSignature, 0, 1u << 0,  // LahfSahf; ABM only with +abm, as in QEMU
+        {0x80000000, 0, 0x8000000a, kAuth, kCamd, kEnti},
+        // LahfSahf and SVM (qemu64 has SVM, as QEMU's does); ABM only with +abm, as in QEMU.
+        {0x80000001, 0, kSignature, 0, (1u << 0) | (1u << 2),
          (edx1 & kAmdMirroredEdx) | (1u << 11) | (1u << 20) | (1u << 29)},
         {0x80000008, 0, 0x00003028, 0, 0, 0},  // 40 physical, 48 linear address bits
+        // SVM revision 1 and 8 ASIDs (as KVM reports); feature bits in EDX come from -cpu.
+        {0x8000000a, 0, 1, 8, 0, 0},
     };
     char brand[48] = {};
     const char* text = "vx86 virtual CPU (AMD64 model)";
@@ -114,6 +133,8 @@ CpuidLeaf CpuidModel::query(uint32_t leaf, uint32_t subleaf) const {
         if (l.leaf == leaf && (!l.indexed || l.subleaf == subleaf)) {
             CpuidLeaf r = l;
             r.subleaf = subleaf;
+            // Without SVM the SVM leaf reads as zeros (as QEMU reports it).
+            if (leaf == 0x8000000a && !has("svm")) r.eax = r.ebx = r.ecx = r.edx = 0;
             return r;
         }
     // AMD returns zeros for leaves past the maximum (AMD CPUID spec, "Fn0000_0000").

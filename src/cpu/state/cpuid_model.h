@@ -52,6 +52,7 @@ const std::vector<CpuidFeature>& cpuid_features();
 struct CpuFeatures {
     bool lahf_lm = false, popcnt = false, abm = false, bmi1 = false, cx16 = false, rdtscp = false;
     bool nx = false, svm = false, smep = false, smap = false, lm = false, syscall = false, sep = false;
+    bool npt = false, nrips = false, vgif = false;  // SVM features (Fn8000_000A_EDX)
 
     static CpuFeatures of(const CpuidModel& m) {
         CpuFeatures f;
@@ -68,6 +69,9 @@ struct CpuFeatures {
         f.lm = m.has("lm");
         f.syscall = m.has("syscall");
         f.sep = m.has("sep");
+        f.npt = f.svm && m.has("npt");
+        f.nrips = f.svm && m.has("nrip-save");
+        f.vgif = f.svm && m.has("vgif");
         return f;
     }
 };

@@ -81,7 +81,7 @@ TEST(VmApi, AFaultLoopStillReturnsWithTheBudgetUsed) {
 
 TEST(VmApi, BadRequestsAreErrorsWithMessages) {
     EXPECT_FALSE(Vm::create("pentium9"));
-    EXPECT_EQ(Vm::create("qemu64,+svm").status().code(), ErrorCode::Unsupported);
+    EXPECT_EQ(Vm::create("qemu64,+avic").status().code(), ErrorCode::Unsupported);
     auto vm = Vm::create();
     ASSERT_TRUE(vm);
     const Status mis = (*vm)->set_user_memory_region({0, 0, 0, 0x123, 0x1000, nullptr});

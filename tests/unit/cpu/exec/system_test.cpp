@@ -231,7 +231,7 @@ TEST(SystemMsr, EferReservedBitsAndLmeWithPagingRaiseGp) {
     // APM Vol 2, 3.1.7 "Extended Feature Enable Register": reserved bits (and SVME without SVM
     // support) #GP; LME cannot change while paging is enabled.
     for (uint64_t bad : {uint64_t{1} << 1, uint64_t{1} << 9, uint64_t{1} << 40, Efer::SVME}) {
-        TestMachine m;
+        TestMachine m("max,-svm");
         long64(m);
         const uint64_t efer = m.s().efer;
         m.s().gpr[cpu::RCX] = kMsrEfer;

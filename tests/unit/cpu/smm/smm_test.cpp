@@ -633,7 +633,7 @@ public:
         area.s64.svm_guest_vmcb_gpa = 0x1234000;
         return true;
     }
-    bool leave_smm(Cpu&, const SmramStateSave& area) override {
+    bool leave_smm(Cpu&, const SmramStateSave& area, CpuState&) override {
         ++left;
         seen_gpa = area.s64.svm_guest_vmcb_gpa;
         return allow_leave;

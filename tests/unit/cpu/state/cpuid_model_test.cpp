@@ -7,7 +7,7 @@
 namespace vx86::cpu {
 namespace {
 
-TEST(CpuidModel, Qemu64IsAnAmdLongModeCpuWithoutFpuOrSvm) {
+TEST(CpuidModel, Qemu64IsAnAmdLongModeCpuWithSvmButNoFpu) {
     auto m = CpuidModel::from_cpu_option("qemu64");
     ASSERT_TRUE(m) << m.message();
     const CpuidLeaf l0 = m->query(0, 0);
@@ -18,7 +18,13 @@ TEST(CpuidModel, Qemu64IsAnAmdLongModeCpuWithoutFpuOrSvm) {
     EXPECT_TRUE(m->has("nx"));
     EXPECT_TRUE(m->has("syscall"));
     EXPECT_FALSE(m->has("fpu")) << "vx86 reports only what it implements";
-    EXPECT_FALSE(m->has("svm"));
+    // QEMU's qemu64 has SVM with no optional SVM features (Fn8000_000A_EDX = 0).
+    EXPECT_TRUE(m->has("svm"));
+    EXPECT_FALSE(m->has("npt"));
+    EXPECT_EQ(m->query(0x80000000, 0).eax, 0x8000000au);
+    EXPECT_EQ(m->query(0x8000000a, 0).eax, 1u);
+    EXPECT_EQ(m->query(0x8000000a, 0).ebx, 8u);
+    EXPECT_EQ(m->query(0x8000000a, 0).edx, 0u);
     EXPECT_FALSE(m->has("popcnt"));
     EXPECT_EQ(m->query(0x80000008, 0).eax & 0xff, 40u);
     // Leaves past the maximum read as zeros (AMD).
@@ -59,6 +65,25 @@ TEST(CpuidModel, BadOptionsAreErrorsNamingTheProblem) {
     auto c = CpuidModel::from_cpu_option("qemu64,+sse2");
     EXPECT_EQ(c.status().code(), ErrorCode::Unsupported);
     EXPECT_FALSE(CpuidModel::from_cpu_option("qemu64,nx=maybe"));
+}
+
+
+TEST(CpuidModel, SvmFeaturesFollowTheSvmSwitch) {
+    auto max = CpuidModel::from_cpu_option("max");
+    ASSERT_TRUE(max);
+    // npt, nrip-save, vmcb-clean, flushbyasid, vgif, svme-addr-chk.
+    EXPECT_EQ(max->query(0x8000000a, 0).edx, (1u << 0) | (1u << 3) | (1u << 5) | (1u << 6) | (1u << 16) | (1u << 28));
+    auto nosvm = CpuidModel::from_cpu_option("max,-svm");
+    ASSERT_TRUE(nosvm);
+    const CpuidLeaf l = nosvm->query(0x8000000a, 0);
+    EXPECT_EQ(l.eax | l.ebx | l.ecx | l.edx, 0u);
+    EXPECT_FALSE(CpuFeatures::of(*nosvm).npt);
+    auto q = CpuidModel::from_cpu_option("qemu64,+svm,+npt,+nrip-save");
+    ASSERT_TRUE(q);
+    EXPECT_TRUE(CpuFeatures::of(*q).npt);
+    EXPECT_TRUE(CpuFeatures::of(*q).nrips);
+    EXPECT_FALSE(CpuFeatures::of(*q).vgif);
+    EXPECT_EQ(CpuidModel::from_cpu_option("qemu64,+avic").status().code(), ErrorCode::Unsupported);
 }
 
 }  // namespace

@@ -1,0 +1,108 @@
+// #VMEXIT (AMD APM Vol 2, 15.6): write L2's state and the exit fields back to VMCB12, then reload
+// the L1 state VMRUN saved and clear GIF.
+#include <cstddef>
+
+#include "arch/msr.h"
+#include "cpu/svm/svm.h"
+
+namespace vx86::cpu {
+
+using namespace arch;
+
+namespace {
+
+// Writes single VMCB fields: the rest of the page (FS, GS, STAR..., the software area) belongs
+// to L1 and VMSAVE, never to #VMEXIT.
+struct VmcbWriter {
+    Cpu& c;
+    uint64_t pa;
+    bool ok = true;
+
+    template <typename T>
+    void put(size_t off, const T& v) {
+        ok = c.mmu.phys_write(pa + off, &v, sizeof v) && ok;
+    }
+    void seg(size_t off, const Segment& s) { put(off, VmcbSegment{s.selector, s.attrib, s.limit, s.base}); }
+    void table(size_t off, const DescriptorTable& t) {
+        put(off + offsetof(VmcbSegment, limit), t.limit);
+        put(off + offsetof(VmcbSegment, base), t.base);
+    }
+};
+
+#define VX86_AT(field) offsetof(Vmcb, field)
+
+}  // namespace
+
+SvmStatus Svm::vmexit(Cpu& c, const SvmExitRequest& r, uint64_t next_rip) {
+    CpuState& s = c.s;
+    SvmState& svm = s.svm;
+    const bool np = svm.nested_paging();
+
+    VmcbWriter w{c, svm.vmcb12_pa};
+    w.seg(VX86_AT(save.es), s.seg[ES]);
+    w.seg(VX86_AT(save.cs), s.seg[CS]);
+    w.seg(VX86_AT(save.ss), s.seg[SS]);
+    w.seg(VX86_AT(save.ds), s.seg[DS]);
+    w.table(VX86_AT(save.gdtr), s.gdtr);
+    w.table(VX86_AT(save.idtr), s.idtr);
+    w.put(VX86_AT(save.cpl), s.cpl);
+    w.put(VX86_AT(save.efer), s.efer);
+    w.put(VX86_AT(save.cr4), s.cr4);
+    w.put(VX86_AT(save.cr3), s.cr3);
+    w.put(VX86_AT(save.cr0), s.cr0);
+    w.put(VX86_AT(save.dr7), s.dr[7]);
+    w.put(VX86_AT(save.dr6), s.dr[6]);
+    w.put(VX86_AT(save.rflags), s.get_rflags());
+    w.put(VX86_AT(save.rip), r.rip);
+    w.put(VX86_AT(save.rsp), s.gpr[RSP]);
+    w.put(VX86_AT(save.rax), s.gpr[RAX]);
+    w.put(VX86_AT(save.cr2), s.cr2);
+    if (np) w.put(VX86_AT(save.g_pat), s.msr.pat);
+    // Control fields the CPU writes back (15.6, 15.7): V_TPR, V_IRQ and V_GIF live in the
+    // latched int_ctl; the interrupt shadow; the consumed EVENTINJ (V clear once delivered).
+    w.put(VX86_AT(control.int_ctl), svm.ctl.int_ctl);
+    const uint64_t int_state = s.interrupt_shadow ? 1 : 0;
+    w.put(VX86_AT(control.int_state), int_state);
+    w.put(VX86_AT(control.exit_code), r.code);
+    w.put(VX86_AT(control.exit_info_1), r.info1);
+    w.put(VX86_AT(control.exit_info_2), r.info2);
+    w.put(VX86_AT(control.exit_int_info), r.exit_int_info);
+    w.put(VX86_AT(control.exit_int_info_err), r.exit_int_info_err);
+    w.put(VX86_AT(control.event_inj), svm.ctl.event_inj);
+    if (c.features.nrips) w.put(VX86_AT(control.next_rip), next_rip);
+
+    // L1 again (15.6): CR0.PE forced, RFLAGS.VM and RF clear, DR7 with breakpoints off, CPL 0.
+    const SvmHostState& h = svm.host;
+    svm.guest_mode = false;
+    svm.gif = false;
+    if (np) s.msr.pat = h.pat;
+    s.gdtr = h.gdtr;
+    s.idtr = h.idtr;
+    s.cr0 = h.cr0 | Cr0::PE;
+    s.cr4 = h.cr4;
+    s.cr3 = h.cr3;
+    s.efer = h.efer;
+    s.set_rflags(h.rflags & ~(Rflags::VM | Rflags::RF));
+    s.seg[ES] = h.es;
+    s.seg[CS] = h.cs;
+    s.seg[SS] = h.ss;
+    s.seg[DS] = h.ds;
+    s.rip() = h.rip;
+    s.gpr[RSP] = h.rsp;
+    s.gpr[RAX] = h.rax;
+    s.dr[7] = kDr7Reset;
+    s.interrupt_shadow = 0;
+    s.halted = false;
+    s.update_mode();
+    s.update_segment_checks();
+    sync_mmu(c);
+    // A single-step trap set before VMRUN is taken in L1 once VMRUN "completes" (15.6).
+    if (h.rflags & Rflags::TF) {
+        s.dr[6] |= 1u << 14;
+        s.db_trap_pending = true;
+    }
+    // No memory where VMCB12 was: the exit cannot be reported (KVM shuts down too).
+    return w.ok ? SvmStatus::Ok : SvmStatus::Shutdown;
+}
+
+}  // namespace vx86::cpu

@@ -1,0 +1,530 @@
+// SVM in the vCPU: VMRUN and its consistency checks, #VMEXIT write-back, instruction, exception
+// and event intercepts with their exit information, EVENTINJ/EXITINTINFO, virtual interrupts,
+// GIF, VMLOAD/VMSAVE and SMIs taken in guest mode.
+#include <gtest/gtest.h>
+
+#include <cstring>
+
+#include "arch/msr.h"
+#include "arch/smram.h"
+#include "arch/vectors.h"
+#include "arch/vmcb.h"
+#include "support/test_machine.h"
+
+namespace vx86::cpu {
+namespace {
+
+using namespace arch;
+using test::TestMachine;
+
+constexpr uint64_t kVmcb = 0x300000, kHsave = 0x301000, kIopm = 0x302000, kMsrpm = 0x305000;
+constexpr uint64_t kL2Code = 0x400000, kL2Stack = 0x480000;
+constexpr uint8_t kVmrunHlt[] = {0x0f, 0x01, 0xd8, 0xf4};  // vmrun; hlt
+constexpr uint8_t kVmmcall[] = {0x0f, 0x01, 0xd9};
+
+VmcbSegment vseg(const Segment& s) { return VmcbSegment{s.selector, s.attrib, s.limit, s.base}; }
+
+class Svm : public ::testing::Test {
+protected:
+    explicit Svm(const char* model = "max") : m(model) {
+        m.enter_long64();
+        m.install_idt64();
+        m.s().efer |= Efer::SVME;
+        m.s().msr.vm_hsave_pa = kHsave;
+        m.vcpu->state_changed();
+        m.load_code(kVmrunHlt);
+        m.s().gpr[RAX] = kVmcb;
+        m.s().gpr[RSP] = TestMachine::kStackTop;
+        v = default_vmcb();
+    }
+
+    // Like kvm-unit-tests' identity VMCB: L2 shares L1's flat long mode, page tables and IDT.
+    Vmcb default_vmcb() {
+        Vmcb b{};
+        const CpuState& s = m.s();
+        b.control.intercept_misc2 = InterceptMisc2::VMRUN | InterceptMisc2::VMMCALL;
+        b.control.intercept_misc1 = InterceptMisc1::SHUTDOWN;
+        b.control.guest_asid = 1;
+        b.control.iopm_base_pa = kIopm;
+        b.control.msrpm_base_pa = kMsrpm;
+        b.save.es = vseg(s.seg[ES]);
+        b.save.cs = vseg(s.seg[CS]);
+        b.save.ss = vseg(s.seg[SS]);
+        b.save.ds = vseg(s.seg[DS]);
+        b.save.gdtr = VmcbSegment{0, 0, s.gdtr.limit, s.gdtr.base};
+        b.save.idtr = VmcbSegment{0, 0, s.idtr.limit, s.idtr.base};
+        b.save.efer = s.efer;
+        b.save.cr0 = s.cr0;
+        b.save.cr3 = s.cr3;
+        b.save.cr4 = s.cr4;
+        b.save.dr6 = kDr6Reset;
+        b.save.dr7 = kDr7Reset;
+        b.save.rflags = Rflags::FIXED1;
+        b.save.rip = kL2Code;
+        b.save.rsp = kL2Stack;
+        b.save.g_pat = kPatReset;
+        return b;
+    }
+    void l2_code(std::span<const uint8_t> code) { m.write(kL2Code, code); }
+    Vmcb vmcb() {
+        Vmcb b;
+        m.memory.read(0, kVmcb, {reinterpret_cast<uint8_t*>(&b), sizeof b});
+        return b;
+    }
+    // Runs VMRUN with `v` until L1 halts after the #VMEXIT (or the budget ends).
+    Vmcb run_l2(uint64_t budget = 10000) {
+        m.write(kVmcb, &v, sizeof v);
+        const ExitReason r = m.run(budget).reason;
+        EXPECT_EQ(r, ExitReason::Hlt);
+        EXPECT_FALSE(m.s().svm.guest_mode);
+        return vmcb();
+    }
+    // L1 again at its VMRUN, after a previous run halted.
+    void restart() {
+        m.load_code(kVmrunHlt);
+        m.s().gpr[RAX] = kVmcb;
+        m.s().halted = false;
+    }
+    uint64_t l1_after_vmrun() const { return TestMachine::kCodeBase + 3; }
+
+    TestMachine m;
+    Vmcb v;
+};
+
+TEST_F(Svm, NullGuestExitsOnVmmcall) {
+    l2_code(kVmmcall);
+    const Vmcb r = run_l2();
+    EXPECT_EQ(r.control.exit_code, 0x81u);
+    EXPECT_EQ(r.save.rip, kL2Code);                 // the intercepted instruction
+    EXPECT_EQ(r.control.next_rip, kL2Code + 3);     // NRIPS
+    EXPECT_EQ(m.s().rip(), l1_after_vmrun() + 1);   // L1 ran its HLT
+    EXPECT_FALSE(m.s().svm.gif);                    // #VMEXIT clears GIF
+    EXPECT_EQ(m.s().gpr[RAX], kVmcb);               // restored from the host save
+    EXPECT_EQ(m.s().dr[7], kDr7Reset);
+}
+
+TEST_F(Svm, VmrunWithoutSvmeIsUd) {
+    m.s().efer &= ~Efer::SVME;
+    m.vcpu->state_changed();
+    m.write(kVmcb, &v, sizeof v);
+    m.run(10);
+    EXPECT_EQ(m.halted_vector(), static_cast<int>(Vector::UD));
+}
+
+TEST_F(Svm, VmrunUnalignedRaxIsGp) {
+    m.s().gpr[RAX] = kVmcb + 8;
+    m.run(10);
+    EXPECT_EQ(m.halted_vector(), static_cast<int>(Vector::GP));
+}
+
+struct CheckCase {
+    const char* name;
+    void (*edit)(Vmcb&);
+};
+
+// VMRUN consistency checks (APM Vol 2, 15.5.1): each gives VMEXIT_INVALID and L1 runs on.
+TEST_F(Svm, ConsistencyChecksGiveVmexitInvalid) {
+    const CheckCase cases[] = {
+        {"vmrun intercept", [](Vmcb& b) { b.control.intercept_misc2 &= ~InterceptMisc2::VMRUN; }},
+        {"asid 0", [](Vmcb& b) { b.control.guest_asid = 0; }},
+        {"svme", [](Vmcb& b) { b.save.efer &= ~Efer::SVME; }},
+        {"efer mbz", [](Vmcb& b) { b.save.efer |= 1u << 9; }},
+        {"efer high", [](Vmcb& b) { b.save.efer |= 1ull << 40; }},
+        {"cd/nw", [](Vmcb& b) { b.save.cr0 = (b.save.cr0 & ~Cr0::CD) | Cr0::NW; }},
+        {"cr0 high", [](Vmcb& b) { b.save.cr0 |= 1ull << 32; }},
+        {"cr3 mbz", [](Vmcb& b) { b.save.cr3 |= 1ull << 52; }},
+        {"cr4 mbz", [](Vmcb& b) { b.save.cr4 |= 1ull << 31; }},
+        {"dr6 high", [](Vmcb& b) { b.save.dr6 |= 1ull << 32; }},
+        {"dr7 high", [](Vmcb& b) { b.save.dr7 |= 1ull << 32; }},
+        {"lme pg !pae", [](Vmcb& b) { b.save.cr4 &= ~Cr4::PAE; }},
+        {"lme pg !pe", [](Vmcb& b) { b.save.cr0 &= ~Cr0::PE; }},
+        {"cs.l cs.d", [](Vmcb& b) { b.save.cs.attrib |= Attr::DB; }},
+        {"iopm", [](Vmcb& b) { b.control.iopm_base_pa = kPhysAddrMask & ~uint64_t{0xfff}; }},
+        {"msrpm", [](Vmcb& b) { b.control.msrpm_base_pa = kPhysAddrMask & ~uint64_t{0xfff}; }},
+        {"eventinj nmi vector", [](Vmcb& b) { b.control.event_inj = EventInj::V | (3u << 8) | 2; }},
+        {"eventinj type 1", [](Vmcb& b) { b.control.event_inj = EventInj::V | (1u << 8) | 0x20; }},
+        {"eventinj vector 32", [](Vmcb& b) { b.control.event_inj = EventInj::V | (3u << 8) | 32; }},
+        {"g_pat", [](Vmcb& b) {
+             b.control.nested_ctl = kNestedCtlNpEnable;
+             b.save.g_pat = 0x0007040600070402ull;
+         }},
+    };
+    l2_code(kVmmcall);
+    for (const CheckCase& c : cases) {
+        SCOPED_TRACE(c.name);
+        v = default_vmcb();
+        c.edit(v);
+        restart();
+        m.s().svm.gif = true;
+        const Vmcb r = run_l2();
+        EXPECT_EQ(r.control.exit_code, ~uint64_t{0});
+        EXPECT_EQ(r.control.exit_info_1, 0u);
+        EXPECT_EQ(m.s().rip(), l1_after_vmrun() + 1);
+        EXPECT_EQ(m.s().gpr[RAX], kVmcb);
+        EXPECT_FALSE(m.s().svm.gif);
+    }
+}
+
+TEST_F(Svm, LegalOdditiesStillRun) {
+    // Ignored CR3 low bits, a non-canonical data-segment base, a reserved TLB_CONTROL value.
+    l2_code(kVmmcall);
+    v.save.cr3 |= 0x018;
+    v.save.es.base = 0x8000000000000000ull;
+    v.control.tlb_control = 2;
+    EXPECT_EQ(run_l2().control.exit_code, 0x81u);
+}
+
+TEST_F(Svm, CpuidInterceptAndPassThrough) {
+    const uint8_t code[] = {0x31, 0xc0, 0x0f, 0xa2, 0x0f, 0x01, 0xd9};  // xor eax,eax; cpuid; vmmcall
+    l2_code(code);
+    v.control.intercept_misc1 |= InterceptMisc1::CPUID;
+    Vmcb r = run_l2();
+    EXPECT_EQ(r.control.exit_code, 0x72u);
+    EXPECT_EQ(r.save.rip, kL2Code + 2);
+    EXPECT_EQ(r.control.next_rip, kL2Code + 4);
+    // Without the intercept CPUID runs in L2 and the VMMCALL exits.
+    v = default_vmcb();
+    restart();
+    r = run_l2();
+    EXPECT_EQ(r.control.exit_code, 0x81u);
+    EXPECT_NE(r.save.rax, 0u);  // leaf 0's maximum
+}
+
+TEST_F(Svm, IoioExitInfo) {
+    // mov dx, 0x1234; out dx, al
+    const uint8_t out8[] = {0x66, 0xba, 0x34, 0x12, 0xee};
+    l2_code(out8);
+    v.control.intercept_misc1 |= InterceptMisc1::IOIO_PROT;
+    m.poke<uint8_t>(kIopm + 0x1234 / 8, 1u << (0x1234 % 8));
+    Vmcb r = run_l2();
+    EXPECT_EQ(r.control.exit_code, 0x7bu);
+    EXPECT_EQ(r.control.exit_info_1, (0x1234ull << 16) | 0x10 | 0x200);  // OUT, 8-bit, A64
+    EXPECT_EQ(r.control.exit_info_2, kL2Code + 5);
+    // A dword IN from the port below: its 4 bits reach 0x1234, so it exits too.
+    const uint8_t in32[] = {0x66, 0xba, 0x31, 0x12, 0xed};
+    l2_code(in32);
+    v = default_vmcb();
+    v.control.intercept_misc1 |= InterceptMisc1::IOIO_PROT;
+    restart();
+    r = run_l2();
+    EXPECT_EQ(r.control.exit_code, 0x7bu);
+    EXPECT_EQ(r.control.exit_info_1, (0x1231ull << 16) | 0x40 | 0x200 | 1);
+    // rep insb with a 32-bit address size: STR, REP, A32.
+    const uint8_t insb[] = {0x66, 0xba, 0x34, 0x12, 0x67, 0xf3, 0x6c};
+    l2_code(insb);
+    restart();
+    r = run_l2();
+    EXPECT_EQ(r.control.exit_info_1, (0x1234ull << 16) | 0x10 | 0x100 | 1 | 4 | 8);
+}
+
+TEST_F(Svm, MsrpmDecidesRdmsrAndWrmsr) {
+    // mov ecx, 0xc0000080 (EFER); rdmsr; wrmsr; vmmcall
+    const uint8_t code[] = {0xb9, 0x80, 0x00, 0x00, 0xc0, 0x0f, 0x32, 0x0f, 0x30, 0x0f, 0x01, 0xd9};
+    l2_code(code);
+    v.control.intercept_misc1 |= InterceptMisc1::MSR_PROT;
+    // EFER is MSR C000_0080: range 2 (offset 0x800), bits 0x80*2 (read) and +1 (write).
+    m.poke<uint8_t>(kMsrpm + 0x800 + 0x100 / 8, 2);  // write bit only
+    Vmcb r = run_l2();
+    EXPECT_EQ(r.control.exit_code, 0x7cu);
+    EXPECT_EQ(r.control.exit_info_1, 1u);
+    EXPECT_EQ(r.save.rip, kL2Code + 7);  // RDMSR ran, WRMSR exited
+    // An MSR outside the three ranges always exits when MSR_PROT is on.
+    const uint8_t code2[] = {0xb9, 0x00, 0x00, 0x00, 0x40, 0x0f, 0x32};
+    l2_code(code2);
+    restart();
+    r = run_l2();
+    EXPECT_EQ(r.control.exit_code, 0x7cu);
+    EXPECT_EQ(r.control.exit_info_1, 0u);
+}
+
+TEST_F(Svm, ExceptionInterceptsAndPageFaultInfo) {
+    const uint8_t ud2[] = {0x0f, 0x0b};
+    l2_code(ud2);
+    v.control.intercept_exceptions = 1u << 6;
+    Vmcb r = run_l2();
+    EXPECT_EQ(r.control.exit_code, 0x46u);
+    EXPECT_EQ(r.save.rip, kL2Code);
+    // Not intercepted: L2's own IDT takes it (the shared IDT's stub halts L2).
+    v = default_vmcb();
+    restart();
+    m.write(kVmcb, &v, sizeof v);
+    EXPECT_EQ(m.run(100).reason, ExitReason::Hlt);
+    EXPECT_TRUE(m.s().svm.guest_mode);
+    EXPECT_EQ(m.halted_vector(), static_cast<int>(Vector::UD));
+}
+
+TEST_F(Svm, PageFaultInterceptReportsErrorAndAddress) {
+    // mov rax, [0x7000000000] (unmapped: not canonical-invalid, not present in the PML4).
+    const uint8_t code[] = {0x48, 0xa1, 0x00, 0x00, 0x00, 0x00, 0x70, 0x00, 0x00, 0x00};
+    l2_code(code);
+    v.control.intercept_exceptions = 1u << 14;
+    const Vmcb r = run_l2();
+    EXPECT_EQ(r.control.exit_code, 0x4eu);
+    EXPECT_EQ(r.control.exit_info_1, 0u);  // not present, read, supervisor
+    EXPECT_EQ(r.control.exit_info_2, 0x7000000000ull);
+}
+
+TEST_F(Svm, EventInjectionDeliversOnceAndClearsValid) {
+    l2_code(kVmmcall);
+    v.control.event_inj = EventInj::V | (EventInj::TYPE_EXCEPTION << 8) | 0;  // #DE
+    m.write(kVmcb, &v, sizeof v);
+    EXPECT_EQ(m.run(100).reason, ExitReason::Hlt);
+    EXPECT_TRUE(m.s().svm.guest_mode);
+    EXPECT_EQ(m.halted_vector(), 0);
+    // The stub's HLT is in L2; make L2's next step a VMMCALL and check EVENTINJ.V is clear.
+    m.write(m.s().rip(), kVmmcall);
+    m.s().halted = false;
+    EXPECT_EQ(m.run(100).reason, ExitReason::Hlt);
+    const Vmcb r = vmcb();
+    EXPECT_EQ(r.control.exit_code, 0x81u);
+    EXPECT_EQ(r.control.event_inj & EventInj::V, 0u);
+    EXPECT_EQ(r.control.exit_int_info, 0u);
+}
+
+TEST_F(Svm, InterruptedInjectionIsInExitIntInfo) {
+    // Inject #GP(0x1234) through a gate that is not present, with #NP intercepted.
+    l2_code(kVmmcall);
+    const uint64_t gate = TestMachine::kIdt + 13 * 16;
+    const uint64_t lo = m.read<uint64_t>(gate);
+    m.poke<uint64_t>(gate, lo & ~(uint64_t{0x80} << 40));
+    v.control.event_inj = EventInj::V | EventInj::EV | (EventInj::TYPE_EXCEPTION << 8) | 13;
+    v.control.event_inj_err = 0x1234;
+    v.control.intercept_exceptions = 1u << 11;
+    const Vmcb r = run_l2();
+    EXPECT_EQ(m.halted_vector(), -1) << std::hex << m.s().rip();
+    EXPECT_EQ(r.control.exit_code, 0x4bu);
+    EXPECT_EQ(r.control.exit_info_1, 13u * 8 + 2 + 1);  // IDT, EXT
+    EXPECT_EQ(r.control.exit_int_info, EventInj::V | EventInj::EV | (3u << 8) | 13);
+    EXPECT_EQ(r.control.exit_int_info_err, 0x1234u);
+    EXPECT_EQ(r.control.event_inj & EventInj::V, 0u);
+}
+
+TEST_F(Svm, VirtualInterruptTakenWhenIfSet) {
+    const uint8_t code[] = {0xfb, 0x90, 0x0f, 0x01, 0xd9};  // sti; nop; vmmcall
+    l2_code(code);
+    v.control.int_ctl = IntCtl::V_IRQ | (0xfu << IntCtl::V_INTR_PRIO_SHIFT);
+    v.control.int_vector = 0x50;
+    m.write(kVmcb, &v, sizeof v);
+    EXPECT_EQ(m.run(100).reason, ExitReason::Hlt);
+    EXPECT_TRUE(m.s().svm.guest_mode);
+    EXPECT_EQ(m.halted_vector(), 0x50);
+    EXPECT_EQ(m.s().svm.ctl.int_ctl & IntCtl::V_IRQ, 0u);
+}
+
+TEST_F(Svm, VintrInterceptExitsBeforeDelivery) {
+    const uint8_t code[] = {0xfb, 0x90, 0x0f, 0x01, 0xd9};
+    l2_code(code);
+    v.control.int_ctl = IntCtl::V_IRQ | (0xfu << IntCtl::V_INTR_PRIO_SHIFT);
+    v.control.int_vector = 0x50;
+    v.control.intercept_misc1 |= InterceptMisc1::VINTR;
+    const Vmcb r = run_l2();
+    EXPECT_EQ(r.control.exit_code, 0x64u);
+    EXPECT_NE(r.control.int_ctl & IntCtl::V_IRQ, 0u);  // still pending
+    EXPECT_EQ(r.save.rip, kL2Code + 2);                  // after STI's shadow: one more insn ran
+}
+
+TEST_F(Svm, VirtualInterruptBelowTprWaits) {
+    const uint8_t code[] = {0xfb, 0x90, 0x0f, 0x01, 0xd9};
+    l2_code(code);
+    v.control.int_ctl = IntCtl::V_IRQ | (0x8u << IntCtl::V_INTR_PRIO_SHIFT) | 0xa;
+    v.control.int_vector = 0x50;
+    const Vmcb r = run_l2();
+    EXPECT_EQ(r.control.exit_code, 0x81u);
+    EXPECT_NE(r.control.int_ctl & IntCtl::V_IRQ, 0u);
+}
+
+TEST_F(Svm, InterruptShadowFromVmcb) {
+    // IF=1 in L2 with a VMCB shadow: the V_IRQ waits for exactly one instruction.
+    const uint8_t code[] = {0x90, 0x90, 0x0f, 0x01, 0xd9};
+    l2_code(code);
+    v.save.rflags |= Rflags::IF;
+    v.control.int_state = 1;
+    v.control.int_ctl = IntCtl::V_IRQ | (0xfu << IntCtl::V_INTR_PRIO_SHIFT);
+    v.control.intercept_misc1 |= InterceptMisc1::VINTR;
+    const Vmcb r = run_l2();
+    EXPECT_EQ(r.control.exit_code, 0x64u);
+    EXPECT_EQ(r.save.rip, kL2Code + 1);
+    EXPECT_EQ(r.control.int_state & 1, 0u);
+}
+
+TEST_F(Svm, ShutdownInterceptAndWholeMachineShutdown) {
+    const uint8_t ud2[] = {0x0f, 0x0b};
+    l2_code(ud2);
+    v.save.idtr.limit = 0;  // #UD -> #GP -> #DF -> triple fault
+    Vmcb r = run_l2();
+    EXPECT_EQ(r.control.exit_code, 0x7fu);
+    v = default_vmcb();
+    v.save.idtr.limit = 0;
+    v.control.intercept_misc1 = 0;
+    restart();
+    m.write(kVmcb, &v, sizeof v);
+    EXPECT_EQ(m.run(100).reason, ExitReason::Shutdown);
+}
+
+TEST_F(Svm, SelectiveCr0Write) {
+    // mov rax, cr0; xor eax, 2 (MP); mov cr0, rax; or eax, 0x40000000 (CD); mov cr0, rax
+    const uint8_t code[] = {0x0f, 0x20, 0xc0, 0x83, 0xf0, 0x02, 0x0f, 0x22, 0xc0,
+                            0x0d, 0x00, 0x00, 0x00, 0x40, 0x0f, 0x22, 0xc0};
+    l2_code(code);
+    v.control.intercept_misc1 |= InterceptMisc1::CR0_SEL_WRITE;
+    Vmcb r = run_l2();
+    EXPECT_EQ(r.control.exit_code, 0x65u);
+    EXPECT_EQ(r.save.rip, kL2Code + 14);
+    // With the full CR0 write intercept too, 0x10 wins at the first write.
+    v.control.intercept_cr_write = 1;
+    restart();
+    r = run_l2();
+    EXPECT_EQ(r.control.exit_code, 0x10u);
+    EXPECT_EQ(r.save.rip, kL2Code + 6);
+}
+
+TEST_F(Svm, VmloadVmsaveRoundTripAndCanonicalise) {
+    Vmcb b{};
+    b.save.fs = VmcbSegment{0x33, Attr::P | Attr::S | Attr::W_R, 0xfff, 0x0000900000001000ull};
+    b.save.gs = VmcbSegment{0x2b, Attr::P | Attr::S | Attr::W_R, 0xffff, 0x1234};
+    b.save.tr = VmcbSegment{0x40, Attr::P | SysType::TSS_BUSY, 0x67, 0x5000};
+    b.save.ldtr = VmcbSegment{0x48, Attr::P | SysType::LDT, 0x1f, 0x6000};
+    b.save.kernel_gs_base = 0x0000800000000000ull;
+    b.save.star = 1;
+    b.save.lstar = 2;
+    b.save.cstar = 3;
+    b.save.sfmask = 4;
+    b.save.sysenter_cs = 5;
+    b.save.sysenter_esp = 6;
+    b.save.sysenter_eip = 7;
+    b.save.rip = 0xdead;  // not VMLOAD state
+    m.write(kVmcb + 0x1000, &b, sizeof b);
+    // vmload; vmsave (rax+0x2000 via second VMCB); hlt
+    const uint8_t code[] = {0x0f, 0x01, 0xda, 0x48, 0x05, 0x00, 0x10, 0x00, 0x00, 0x0f, 0x01, 0xdb, 0xf4};
+    m.load_code(code);
+    m.s().gpr[RAX] = kVmcb + 0x1000;
+    EXPECT_EQ(m.run(100).reason, ExitReason::Hlt);
+    EXPECT_EQ(m.s().seg[FS].base, 0xffff900000001000ull);
+    EXPECT_EQ(m.s().msr.kernel_gs_base, 0xffff800000000000ull);
+    EXPECT_EQ(m.s().tr.selector, 0x40);
+    Vmcb out;
+    m.memory.read(0, kVmcb + 0x2000, {reinterpret_cast<uint8_t*>(&out), sizeof out});
+    EXPECT_EQ(out.save.fs.base, 0xffff900000001000ull);
+    EXPECT_EQ(out.save.gs.selector, 0x2b);
+    EXPECT_EQ(out.save.ldtr.base, 0x6000u);
+    EXPECT_EQ(out.save.sysenter_eip, 7u);
+    EXPECT_EQ(out.save.rip, 0u);  // VMSAVE writes only its own fields
+}
+
+TEST_F(Svm, GifHoldsSmiUntilStgi) {
+    // clgi; nop; stgi; nop; hlt
+    const uint8_t code[] = {0x0f, 0x01, 0xdd, 0x90, 0x0f, 0x01, 0xdc, 0x90, 0xf4};
+    m.load_code(code);
+    m.run(1);  // CLGI
+    EXPECT_FALSE(m.s().svm.gif);
+    m.vcpu->inject_smi();
+    m.run(1);
+    EXPECT_FALSE(m.vcpu->in_smm());  // held
+    m.run(1);                        // STGI
+    m.run(0);
+    EXPECT_TRUE(m.vcpu->in_smm());
+}
+
+TEST_F(Svm, SmiInterceptedInGuestStaysPending) {
+    const uint8_t code[] = {0x90, 0x90, 0x0f, 0x01, 0xd9};
+    l2_code(code);
+    v.control.intercept_misc1 |= InterceptMisc1::SMI;
+    m.write(kVmcb, &v, sizeof v);
+    m.run(2);  // VMRUN, one L2 NOP
+    ASSERT_TRUE(m.s().svm.guest_mode);
+    m.vcpu->inject_smi();
+    m.run(1);
+    EXPECT_FALSE(m.s().svm.guest_mode);
+    EXPECT_EQ(vmcb().control.exit_code, 0x62u);
+    EXPECT_FALSE(m.vcpu->in_smm());  // GIF=0 after the exit holds it
+    EXPECT_TRUE(m.s().smm.smi_pending);
+}
+
+TEST_F(Svm, SmiInGuestSuspendsAndRsmResumes) {
+    const uint8_t code[] = {0x90, 0x90, 0x0f, 0x01, 0xd9};
+    l2_code(code);
+    m.memory.write(1, kSmbaseReset + kSmmEntryOffset, std::vector<uint8_t>{0x0f, 0xaa});  // rsm
+    m.write(kVmcb, &v, sizeof v);
+    m.run(2);
+    ASSERT_TRUE(m.s().svm.guest_mode);
+    m.vcpu->inject_smi();
+    m.run(0);
+    ASSERT_TRUE(m.vcpu->in_smm());
+    EXPECT_FALSE(m.s().svm.guest_mode);
+    EXPECT_TRUE(m.s().svm.smm_suspended);
+    SmramStateSave a;
+    uint8_t b[512];
+    m.memory.read(1, kSmbaseReset + kSmramSaveOffset, b);
+    std::memcpy(&a, b, sizeof a);
+    EXPECT_EQ(a.s64.svm_guest_flag, 1u);
+    EXPECT_EQ(a.s64.svm_guest_vmcb_gpa, kVmcb);
+    EXPECT_EQ(a.s64.rip, kL2Code + 1);
+    EXPECT_EQ(vmcb().control.exit_code, 0u);  // no #VMEXIT was reported
+    m.run(1);  // RSM
+    EXPECT_FALSE(m.vcpu->in_smm());
+    EXPECT_TRUE(m.s().svm.guest_mode);
+    EXPECT_EQ(m.s().rip(), kL2Code + 1);
+    EXPECT_EQ(m.run(100).reason, ExitReason::Hlt);
+    EXPECT_EQ(vmcb().control.exit_code, 0x81u);
+}
+
+TEST_F(Svm, RsmInterceptOutranksUd) {
+    const uint8_t rsm[] = {0x0f, 0xaa};
+    l2_code(rsm);
+    v.control.intercept_misc1 |= InterceptMisc1::RSM;
+    EXPECT_EQ(run_l2().control.exit_code, 0x73u);
+    v = default_vmcb();
+    v.control.intercept_exceptions = 1u << 6;
+    restart();
+    EXPECT_EQ(run_l2().control.exit_code, 0x46u);
+}
+
+TEST_F(Svm, UninterceptedVmmcallIsUdInGuest) {
+    l2_code(kVmmcall);
+    v.control.intercept_misc2 = InterceptMisc2::VMRUN;
+    v.control.intercept_exceptions = 1u << 6;
+    EXPECT_EQ(run_l2().control.exit_code, 0x46u);
+}
+
+TEST_F(Svm, L2ClearingSvmeShutsDown) {
+    // mov ecx, EFER; rdmsr; btr eax, 12; wrmsr
+    const uint8_t code[] = {0xb9, 0x80, 0x00, 0x00, 0xc0, 0x0f, 0x32, 0x0f, 0xba, 0xf0, 0x0c, 0x0f, 0x30};
+    l2_code(code);
+    m.write(kVmcb, &v, sizeof v);
+    EXPECT_EQ(m.run(100).reason, ExitReason::Shutdown);
+}
+
+TEST_F(Svm, VmCrSvmdisAndHsaveValidation) {
+    // wrmsr VM_HSAVE_PA with an unaligned value: #GP.
+    const uint8_t code[] = {0xb9, 0x17, 0x01, 0x01, 0xc0, 0xb8, 0x08, 0x10, 0x00, 0x00, 0x31, 0xd2, 0x0f, 0x30};
+    m.load_code(code);
+    m.run(10);
+    EXPECT_EQ(m.halted_vector(), static_cast<int>(Vector::GP));
+    EXPECT_EQ(m.s().msr.vm_hsave_pa, kHsave);
+}
+
+TEST_F(Svm, TscOffsetAppliesInGuest) {
+    const uint8_t code[] = {0x0f, 0x31, 0x0f, 0x01, 0xd9};  // rdtsc; vmmcall
+    l2_code(code);
+    v.control.tsc_offset = 1ull << 40;
+    const Vmcb r = run_l2();
+    EXPECT_EQ(r.control.exit_code, 0x81u);
+    // RDX is not switched by VMRUN/#VMEXIT, so L1 sees L2's TSC high half: 2^40 >> 32.
+    EXPECT_EQ(m.s().gpr[RDX], 0x100u);
+}
+
+class SvmQemu64 : public Svm {
+protected:
+    SvmQemu64() : Svm("qemu64") {}
+};
+
+TEST_F(SvmQemu64, NoNripsWithoutTheFeature) {
+    l2_code(kVmmcall);
+    v.control.next_rip = 0x5555;
+    const Vmcb r = run_l2();
+    EXPECT_EQ(r.control.exit_code, 0x81u);
+    EXPECT_EQ(r.control.next_rip, 0x5555u);  // field untouched without NRIPS
+}
+
+}  // namespace
+}  // namespace vx86::cpu
