@@ -109,6 +109,10 @@ public:
     virtual VcpuEvents get_vcpu_events() const = 0;
     // Rejects values other than 0/1 and shadow bits beyond the two defined ones.
     virtual Status set_vcpu_events(const VcpuEvents& events) = 0;
+    // Nested SVM state (KVM_GET/SET_NESTED_STATE). Set after Sregs (EFER.SVME) and the vCPU
+    // events (SMM); set validates it like KVM and VMRUN do and changes nothing when it fails.
+    virtual NestedState get_nested_state() const = 0;
+    virtual Status set_nested_state(const NestedState& state) = 0;
 };
 
 class Vm {

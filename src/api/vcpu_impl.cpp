@@ -168,6 +168,8 @@ Result<uint64_t> VcpuImpl::get_msr(uint32_t index) const {
         case msr_index(Msr::APIC_BASE): return s.msr.apic_base;
         case msr_index(Msr::SMBASE): return s.smm.smbase;
         case msr_index(Msr::SMI_COUNT): return s.smm.smi_count;
+        case msr_index(Msr::VM_CR): return s.msr.vm_cr;
+        case msr_index(Msr::VM_HSAVE_PA): return s.msr.vm_hsave_pa;
         default: break;
     }
     const char* name = msr_name(index);
@@ -197,6 +199,16 @@ Status VcpuImpl::set_msr(uint32_t index, uint64_t v) {
             s.smm.smbase = v;
             return Status::ok();
         case msr_index(Msr::SMI_COUNT): s.smm.smi_count = v; return Status::ok();
+        // Host writes take what a guest WRMSR could have left there.
+        case msr_index(Msr::VM_CR):
+            if (v & ~uint64_t{0x1f}) return {ErrorCode::InvalidArgument, "VM_CR has only bits 4:0"};
+            s.msr.vm_cr = v;
+            return Status::ok();
+        case msr_index(Msr::VM_HSAVE_PA):
+            if ((v & 0xfff) || (v & ~kPhysAddrMask))
+                return {ErrorCode::InvalidArgument, "VM_HSAVE_PA must be page aligned and below MAXPHYADDR"};
+            s.msr.vm_hsave_pa = v;
+            return Status::ok();
         default: break;
     }
     return {ErrorCode::NotFound, "MSR " + std::to_string(index) + " is not writable through the API"};

@@ -26,6 +26,8 @@ public:
     void inject_init() override { m_v.inject_init(); }
     VcpuEvents get_vcpu_events() const override;
     Status set_vcpu_events(const VcpuEvents& events) override;
+    NestedState get_nested_state() const override;
+    Status set_nested_state(const NestedState& state) override;
 
 private:
     cpu::Vcpu& m_v;

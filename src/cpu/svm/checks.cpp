@@ -86,14 +86,22 @@ VmcbCheck check_save_area(const VmcbSave& s, const CpuFeatures& f) {
     return VmcbCheck::None;
 }
 
-VmcbCheck check_vmcb(const Vmcb& v, const CpuFeatures& f, mem::GuestMemory& mem, unsigned as) {
-    const VmcbControl& c = v.control;
+VmcbCheck check_controls(const VmcbControl& c) {
     if (!(c.intercept_misc2 & InterceptMisc2::VMRUN)) return VmcbCheck::VmrunInterceptClear;
     if (c.guest_asid == 0) return VmcbCheck::AsidZero;
-    if (const VmcbCheck r = check_save_area(v.save, f); r != VmcbCheck::None) return r;
     if (!bitmap_ok(c.iopm_base_pa, kIopmSize)) return VmcbCheck::IopmBeyondMaxPhys;
     if (!bitmap_ok(c.msrpm_base_pa, kMsrpmSize)) return VmcbCheck::MsrpmBeyondMaxPhys;
     if (!event_injection_ok(c.event_inj)) return VmcbCheck::EventInjection;
+    return VmcbCheck::None;
+}
+
+VmcbCheck check_vmcb(const Vmcb& v, const CpuFeatures& f, mem::GuestMemory& mem, unsigned as) {
+    const VmcbControl& c = v.control;
+    // The manual lists the checks as a set; this order reports the control-area ones first.
+    if (!(c.intercept_misc2 & InterceptMisc2::VMRUN)) return VmcbCheck::VmrunInterceptClear;
+    if (c.guest_asid == 0) return VmcbCheck::AsidZero;
+    if (const VmcbCheck r = check_save_area(v.save, f); r != VmcbCheck::None) return r;
+    if (const VmcbCheck r = check_controls(c); r != VmcbCheck::None) return r;
     const bool np = f.npt && (c.nested_ctl & kNestedCtlNpEnable);
     // With nested paging G_PAT becomes L2's PAT, so it must hold valid types (15.25.8).
     if (np && !pat_ok(v.save.g_pat)) return VmcbCheck::GuestPat;

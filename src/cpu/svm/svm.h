@@ -45,6 +45,15 @@ VmcbCheck check_vmcb(const arch::Vmcb& v, const CpuFeatures& f, mem::GuestMemory
 // restoring nested state, where the L1 state comes from outside).
 VmcbCheck check_save_area(const arch::VmcbSave& s, const CpuFeatures& f);
 
+// The control-area checks alone (VMRUN intercept, ASID, bitmap limits, EVENTINJ).
+VmcbCheck check_controls(const arch::VmcbControl& c);
+
+// Save-area conversions for the nested-state interface: L1's VMRUN state, and the L2 state a
+// #VMEXIT would write now (plus the VMSAVE fields, which L1 and L2 share).
+void host_state_to_save_area(const SvmHostState& h, arch::VmcbSave& out);
+SvmHostState host_state_from_save_area(const arch::VmcbSave& in);
+void guest_state_to_save_area(const CpuState& s, arch::VmcbSave& out);
+
 class Svm {
 public:
     // VMRUN (15.5): the instruction checks (#UD, #GP, intercept) were done by the executor; RIP
