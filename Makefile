@@ -54,6 +54,7 @@ fuzz: deps
 bench: build
 	bash bench/compare.sh --vx86 $(BUILD)/vx86
 	bash bench/smi_compare.sh --vx86 $(BUILD)/vx86
+	bash bench/svm_compare.sh --vx86 $(BUILD)/vx86
 
 clean:
 	rm -rf $(BUILD) $(SAN_BUILD) $(FUZZ_BUILD)

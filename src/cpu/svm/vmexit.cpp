@@ -1,6 +1,7 @@
 // #VMEXIT (AMD APM Vol 2, 15.6): write L2's state and the exit fields back to VMCB12, then reload
 // the L1 state VMRUN saved and clear GIF.
 #include <cstddef>
+#include <cstring>
 
 #include "arch/msr.h"
 #include "cpu/svm/svm.h"
@@ -12,20 +13,36 @@ using namespace arch;
 namespace {
 
 // Writes single VMCB fields: the rest of the page (FS, GS, STAR..., the software area) belongs
-// to L1 and VMSAVE, never to #VMEXIT.
+// to L1 and VMSAVE, never to #VMEXIT. The two regions #VMEXIT touches are read once, patched and
+// written back whole, so that a world switch costs two guest-memory writes, not thirty.
 struct VmcbWriter {
+    static constexpr size_t kCtlLo = offsetof(Vmcb, control.int_ctl);
+    static constexpr size_t kCtlHi = offsetof(Vmcb, control.insn_len);
+    static constexpr size_t kSaveLo = offsetof(Vmcb, save);
+    static constexpr size_t kSaveHi = offsetof(Vmcb, save.dbgctl);
+
     Cpu& c;
     uint64_t pa;
-    bool ok = true;
+    Vmcb img;
 
+    VmcbWriter(Cpu& cpu, uint64_t vmcb_pa) : c(cpu), pa(vmcb_pa) {
+        auto* b = reinterpret_cast<uint8_t*>(&img);
+        (void)c.mmu.phys_read(pa + kCtlLo, b + kCtlLo, kCtlHi - kCtlLo);
+        (void)c.mmu.phys_read(pa + kSaveLo, b + kSaveLo, kSaveHi - kSaveLo);
+    }
     template <typename T>
     void put(size_t off, const T& v) {
-        ok = c.mmu.phys_write(pa + off, &v, sizeof v) && ok;
+        std::memcpy(reinterpret_cast<uint8_t*>(&img) + off, &v, sizeof v);
     }
     void seg(size_t off, const Segment& s) { put(off, VmcbSegment{s.selector, s.attrib, s.limit, s.base}); }
     void table(size_t off, const DescriptorTable& t) {
         put(off + offsetof(VmcbSegment, limit), t.limit);
         put(off + offsetof(VmcbSegment, base), t.base);
+    }
+    bool commit() {
+        const auto* b = reinterpret_cast<const uint8_t*>(&img);
+        const bool a = c.mmu.phys_write(pa + kCtlLo, b + kCtlLo, kCtlHi - kCtlLo);
+        return c.mmu.phys_write(pa + kSaveLo, b + kSaveLo, kSaveHi - kSaveLo) && a;
     }
 };
 
@@ -70,6 +87,7 @@ SvmStatus Svm::vmexit(Cpu& c, const SvmExitRequest& r, uint64_t next_rip) {
     w.put(VX86_AT(control.exit_int_info_err), r.exit_int_info_err);
     w.put(VX86_AT(control.event_inj), svm.ctl.event_inj);
     if (c.features.nrips) w.put(VX86_AT(control.next_rip), next_rip);
+    const bool written = w.commit();
 
     // L1 again (15.6): CR0.PE forced, RFLAGS.VM and RF clear, DR7 with breakpoints off, CPL 0.
     const SvmHostState& h = svm.host;
@@ -102,7 +120,7 @@ SvmStatus Svm::vmexit(Cpu& c, const SvmExitRequest& r, uint64_t next_rip) {
         s.db_trap_pending = true;
     }
     // No memory where VMCB12 was: the exit cannot be reported (KVM shuts down too).
-    return w.ok ? SvmStatus::Ok : SvmStatus::Shutdown;
+    return written ? SvmStatus::Ok : SvmStatus::Shutdown;
 }
 
 }  // namespace vx86::cpu

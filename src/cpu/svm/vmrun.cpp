@@ -48,9 +48,9 @@ SvmStatus Svm::vmrun(Cpu& c, uint64_t pa) {
     SvmState& svm = s.svm;
     // The VMCB is untrusted guest memory; where nothing answers the bus reads all-ones, which
     // then fails the checks below.
+    // Only the control and legacy save areas are read; the reserved tail of the page is unused.
     Vmcb v;
-    std::memset(&v, 0xff, sizeof v);
-    (void)c.mmu.phys_read(pa, &v, sizeof v);
+    (void)c.mmu.phys_read(pa, &v, offsetof(Vmcb, reserved));
 
     if (check_vmcb(v, c.features, c.mmu.memory(), c.mmu.address_space()) != VmcbCheck::None) {
         // VMEXIT_INVALID (15.5.1): nothing was loaded, L1 continues after VMRUN with the exit
