@@ -513,6 +513,168 @@ TEST_F(Svm, TscOffsetAppliesInGuest) {
     EXPECT_EQ(m.s().gpr[RDX], 0x100u);
 }
 
+// A one-line interrupt controller for the INTR tests.
+class OneIrq : public bus::InterruptController {
+public:
+    bool has_interrupt() const override { return pending; }
+    uint8_t acknowledge() override {
+        pending = false;
+        ++acks;
+        return vector;
+    }
+    bool pending = false;
+    uint8_t vector = 0x40;
+    int acks = 0;
+};
+
+TEST_F(Svm, IntrInterceptExitsWithoutAcknowledging) {
+    const uint8_t code[] = {0xfb, 0x90, 0x90, 0x0f, 0x01, 0xd9};  // sti; nop; nop; vmmcall
+    l2_code(code);
+    OneIrq irq;
+    m.vcpu->set_interrupt_controller(&irq);
+    v.control.intercept_misc1 |= InterceptMisc1::INTR;
+    m.write(kVmcb, &v, sizeof v);
+    m.run(2);  // VMRUN, STI
+    irq.pending = true;
+    EXPECT_EQ(m.run(100).reason, ExitReason::Hlt);
+    EXPECT_EQ(vmcb().control.exit_code, 0x60u);
+    EXPECT_EQ(irq.acks, 0);
+    // The interrupt is still pending for L1, which takes it once GIF and IF allow.
+    EXPECT_FALSE(m.s().svm.gif);
+    m.vcpu->set_interrupt_controller(nullptr);
+}
+
+TEST_F(Svm, IntrWithoutInterceptGoesToL2) {
+    const uint8_t code[] = {0xfb, 0x90, 0x90, 0x0f, 0x01, 0xd9};
+    l2_code(code);
+    OneIrq irq;
+    m.vcpu->set_interrupt_controller(&irq);
+    m.write(kVmcb, &v, sizeof v);
+    m.run(2);
+    irq.pending = true;
+    EXPECT_EQ(m.run(100).reason, ExitReason::Hlt);
+    EXPECT_TRUE(m.s().svm.guest_mode);
+    EXPECT_EQ(m.halted_vector(), 0x40);
+    EXPECT_EQ(irq.acks, 1);
+    m.vcpu->set_interrupt_controller(nullptr);
+}
+
+TEST_F(Svm, VIntrMaskingGatesOnL1If) {
+    // L1 ran VMRUN with IF=0 and V_INTR_MASKING: an interrupt waits although L2 has IF=1.
+    const uint8_t code[] = {0xfb, 0x90, 0x90, 0x0f, 0x01, 0xd9};
+    l2_code(code);
+    OneIrq irq;
+    m.vcpu->set_interrupt_controller(&irq);
+    v.control.int_ctl = IntCtl::V_INTR_MASKING;
+    v.control.intercept_misc1 |= InterceptMisc1::INTR;
+    m.write(kVmcb, &v, sizeof v);
+    m.run(2);
+    irq.pending = true;
+    EXPECT_EQ(m.run(100).reason, ExitReason::Hlt);
+    EXPECT_EQ(vmcb().control.exit_code, 0x81u);
+    EXPECT_EQ(irq.acks, 0);
+    m.vcpu->set_interrupt_controller(nullptr);
+}
+
+TEST_F(Svm, NmiInterceptAndGifHold) {
+    const uint8_t code[] = {0x90, 0x90, 0x0f, 0x01, 0xd9};
+    l2_code(code);
+    v.control.intercept_misc1 |= InterceptMisc1::NMI;
+    m.write(kVmcb, &v, sizeof v);
+    m.run(2);
+    m.vcpu->inject_nmi();
+    EXPECT_EQ(m.run(100).reason, ExitReason::Hlt);
+    EXPECT_EQ(vmcb().control.exit_code, 0x61u);
+    EXPECT_TRUE(m.s().nmi_pending);  // held by GIF=0 for L1
+}
+
+TEST_F(Svm, InitInterceptStaysLatched) {
+    const uint8_t code[] = {0x90, 0x90, 0x0f, 0x01, 0xd9};
+    l2_code(code);
+    v.control.intercept_misc1 |= InterceptMisc1::INIT;
+    m.write(kVmcb, &v, sizeof v);
+    m.run(2);
+    m.vcpu->inject_init();
+    EXPECT_EQ(m.run(100).reason, ExitReason::Hlt);
+    EXPECT_EQ(vmcb().control.exit_code, 0x63u);
+    EXPECT_TRUE(m.s().smm.init_latched);
+    EXPECT_EQ(m.s().efer & Efer::SVME, Efer::SVME);  // not reset: GIF=0 holds the INIT
+}
+
+TEST_F(Svm, HostSingleStepTrapsAfterTheExit) {
+    l2_code(kVmmcall);
+    m.s().set_rflags(m.s().get_rflags() | Rflags::TF);
+    m.write(kVmcb, &v, sizeof v);
+    m.run(1);  // VMRUN: no #DB yet, L2's first instruction is next
+    EXPECT_TRUE(m.s().svm.guest_mode);
+    EXPECT_EQ(m.s().rip(), kL2Code);
+    m.run(1);  // VMMCALL exits; the host's TF trap follows
+    EXPECT_FALSE(m.s().svm.guest_mode);
+    m.run(0);
+    EXPECT_EQ(m.halted_vector(), -1);
+    EXPECT_EQ(m.s().rip(), TestMachine::kIdtStubs + 16 * 1);  // at the #DB stub
+}
+
+// Nested paging: L2 runs with NP on an NPT that maps L2-physical 0..1 GiB to L1-physical
+// +64 MiB... except the L2 code and VMCB pages, which are identity mapped via a 2 MiB region.
+class SvmNpt : public Svm {
+protected:
+    static constexpr uint64_t kNpml4 = 0x500000, kNpdpt = 0x501000, kNpd = 0x502000;
+    void build_identity_npt(uint64_t pde_flags = Pte::P | Pte::RW | Pte::US) {
+        m.poke<uint64_t>(kNpml4, kNpdpt | Pte::P | Pte::RW | Pte::US);
+        m.poke<uint64_t>(kNpdpt, kNpd | Pte::P | Pte::RW | Pte::US);
+        for (uint64_t i = 0; i < 512; ++i)
+            m.poke<uint64_t>(kNpd + i * 8, (i << 21) | pde_flags | Pte::PS);
+        v.control.nested_ctl = kNestedCtlNpEnable;
+        v.control.n_cr3 = kNpml4;
+        v.control.tlb_control = 1;
+    }
+};
+
+TEST_F(SvmNpt, IdentityNptRunsL2) {
+    l2_code(kVmmcall);
+    build_identity_npt();
+    EXPECT_EQ(run_l2().control.exit_code, 0x81u);
+}
+
+TEST_F(SvmNpt, NotPresentFinalPageIsNpf) {
+    // mov eax, [0x600000]; the NPT leaves 0x600000..0x7fffff not present.
+    const uint8_t code[] = {0x8b, 0x04, 0x25, 0x00, 0x00, 0x60, 0x00};
+    l2_code(code);
+    build_identity_npt();
+    m.poke<uint64_t>(kNpd + 3 * 8, 0);
+    const Vmcb r = run_l2();
+    EXPECT_EQ(r.control.exit_code, 0x400u);
+    EXPECT_EQ(r.control.exit_info_1, 0x100000004ull);
+    EXPECT_EQ(r.control.exit_info_2, 0x600000u);
+    EXPECT_EQ(r.save.rip, kL2Code);
+}
+
+TEST_F(SvmNpt, ReadOnlyGuestTableIsTableWalkNpf) {
+    // L2's page tables (shared with L1, at 0x10000..) sit in the first 2 MiB: make it read-only
+    // in the NPT; L2's first fetch walks them and faults with bit 33 and RW.
+    l2_code(kVmmcall);
+    build_identity_npt();
+    m.poke<uint64_t>(kNpd, Pte::P | Pte::US | Pte::PS);
+    const Vmcb r = run_l2();
+    EXPECT_EQ(r.control.exit_code, 0x400u);
+    EXPECT_EQ(r.control.exit_info_1, 0x200000007ull);
+    EXPECT_EQ(r.control.exit_info_2 & ~uint64_t{0xfff}, TestMachine::kPml4);
+}
+
+TEST_F(SvmNpt, GuestPatIsL2sPat) {
+    // rdmsr PAT in L2 sees G_PAT; L1's PAT comes back after the exit.
+    const uint8_t code[] = {0xb9, 0x77, 0x02, 0x00, 0x00, 0x0f, 0x32, 0x0f, 0x01, 0xd9};
+    l2_code(code);
+    build_identity_npt();
+    v.save.g_pat = 0x0000000000000006ull;
+    const Vmcb r = run_l2();
+    EXPECT_EQ(r.control.exit_code, 0x81u);
+    EXPECT_EQ(r.save.rax, 6u);
+    EXPECT_EQ(r.save.g_pat, 6u);
+    EXPECT_EQ(m.s().msr.pat, kPatReset);
+}
+
 class SvmQemu64 : public Svm {
 protected:
     SvmQemu64() : Svm("qemu64") {}
