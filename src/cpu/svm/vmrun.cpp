@@ -139,19 +139,19 @@ SvmStatus Svm::vmrun(Cpu& c, uint64_t pa) {
         if (soft && c.features.nrips) s.rip() = svm.ctl.next_rip;
         SvmExitRequest r;
         const DeliveryResult res = deliver_event(s, c.mmu, ev, &r);
-        if (res == DeliveryResult::Delivered) {
-            svm.ctl.event_inj &= ~EventInj::V;
-        } else if (res == DeliveryResult::VmExit) {
+        // A consumed EVENTINJ reads back as zero after #VMEXIT (V clear, as the APM requires;
+        // QEMU and KVM clear the whole field and its error code).
+        svm.ctl.event_inj = 0;
+        svm.ctl.event_inj_err = 0;
+        if (res == DeliveryResult::VmExit) {
             // The injected event did not complete: it is reported in EXITINTINFO (15.7.2).
-            svm.ctl.event_inj &= ~EventInj::V;
             if (r.exit_int_info == 0) {
                 r.exit_int_info = exit_int_info_of(ev);
                 r.exit_int_info_err = ev.has_error ? ev.error : 0;
             }
             return vmexit(c, r, 0);
-        } else {
-            return SvmStatus::Shutdown;
         }
+        if (res == DeliveryResult::TripleFault) return SvmStatus::Shutdown;
     }
     return SvmStatus::Ok;
 }
