@@ -513,6 +513,64 @@ TEST_F(Svm, TscOffsetAppliesInGuest) {
     EXPECT_EQ(m.s().gpr[RDX], 0x100u);
 }
 
+TEST_F(Svm, VgifL2StgiClgiToggleVGif) {
+    // clgi; stgi; clgi; vmmcall - with V_GIF_ENABLE none of them exits; V_GIF ends clear.
+    const uint8_t code[] = {0x0f, 0x01, 0xdd, 0x0f, 0x01, 0xdc, 0x0f, 0x01, 0xdd, 0x0f, 0x01, 0xd9};
+    l2_code(code);
+    v.control.int_ctl = IntCtl::V_GIF_ENABLE | IntCtl::V_GIF;
+    m.write(kVmcb, &v, sizeof v);
+    m.run(3);  // VMRUN, CLGI, STGI
+    EXPECT_TRUE(m.s().svm.guest_mode);
+    EXPECT_TRUE(m.s().svm.gif);  // the real GIF stays set
+    EXPECT_NE(m.s().svm.ctl.int_ctl & IntCtl::V_GIF, 0u);
+    EXPECT_EQ(m.run(100).reason, ExitReason::Hlt);
+    const Vmcb r = vmcb();
+    EXPECT_EQ(r.control.exit_code, 0x81u);
+    EXPECT_EQ(r.control.int_ctl & IntCtl::V_GIF, 0u);
+}
+
+TEST_F(Svm, VgifClearHoldsVirtualInterrupts) {
+    const uint8_t code[] = {0xfb, 0x90, 0x0f, 0x01, 0xd9};  // sti; nop; vmmcall
+    l2_code(code);
+    v.control.int_ctl = IntCtl::V_GIF_ENABLE | IntCtl::V_IRQ | (0xfu << IntCtl::V_INTR_PRIO_SHIFT);
+    v.control.int_vector = 0x50;
+    const Vmcb r = run_l2();
+    EXPECT_EQ(r.control.exit_code, 0x81u);
+    EXPECT_NE(r.control.int_ctl & IntCtl::V_IRQ, 0u);
+}
+
+TEST_F(Svm, StgiClgiInterceptsAndSkinitUd) {
+    const uint8_t clgi[] = {0x0f, 0x01, 0xdd};
+    l2_code(clgi);
+    v.control.intercept_misc2 |= InterceptMisc2::CLGI;
+    EXPECT_EQ(run_l2().control.exit_code, 0x85u);
+    // SKINIT is not offered: #UD even with its intercept set.
+    const uint8_t skinit[] = {0x0f, 0x01, 0xde};
+    l2_code(skinit);
+    v = default_vmcb();
+    v.control.intercept_misc2 |= InterceptMisc2::SKINIT;
+    v.control.intercept_exceptions = 1u << 6;
+    restart();
+    EXPECT_EQ(run_l2().control.exit_code, 0x46u);
+}
+
+TEST_F(Svm, InvlpgaInterceptAndExecution) {
+    // mov ecx, 1; invlpga; vmmcall (rAX = the L2 code address).
+    const uint8_t code[] = {0xb9, 0x01, 0x00, 0x00, 0x00, 0x0f, 0x01, 0xdf, 0x0f, 0x01, 0xd9};
+    l2_code(code);
+    v.control.intercept_misc1 |= InterceptMisc1::INVLPGA;
+    v.save.rax = kL2Code;
+    Vmcb r = run_l2();
+    EXPECT_EQ(r.control.exit_code, 0x7au);
+    EXPECT_EQ(r.save.rip, kL2Code + 5);
+    // In L1 INVLPGA just invalidates and execution continues.
+    const uint8_t l1[] = {0x31, 0xc9, 0x0f, 0x01, 0xdf, 0xf4};  // xor ecx, ecx; invlpga; hlt
+    m.load_code(l1);
+    m.s().halted = false;
+    EXPECT_EQ(m.run(10).reason, ExitReason::Hlt);
+    EXPECT_EQ(m.halted_vector(), -1);
+}
+
 // A one-line interrupt controller for the INTR tests.
 class OneIrq : public bus::InterruptController {
 public:
