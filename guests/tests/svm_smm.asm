@@ -6,6 +6,7 @@
 ; the handler inside guest mode and writes neither field (see svm_smm.qemu-diff).
 %include "bios.inc"
 %include "smm.inc"
+%include "svm32.inc"
 
 VMCB     equ 0x90000
 HSAVE    equ 0x91000
@@ -19,38 +20,9 @@ main16:
     COPY_TO SMBASE_DEFAULT + 0x8000, handler, handler_end
     mov dword [SEEN], 0
     PM32_ENTER
-    mov ecx, 0xc0000080                 ; EFER.SVME
-    rdmsr
-    or eax, 1 << 12
-    wrmsr
-    mov ecx, 0xc0010117                 ; VM_HSAVE_PA
-    mov eax, HSAVE
-    xor edx, edx
-    wrmsr
-    mov edi, VMCB
-    mov ecx, 0x2000 / 4
-    xor eax, eax
-    rep stosd
-    mov dword [VMCB + 0x00c], 1 << 2    ; intercept SMI (cleared for the second test)
-    mov dword [VMCB + 0x010], 3         ; VMRUN, VMMCALL
-    mov dword [VMCB + 0x058], 1
-    mov dword [VMCB + 0x400], SEL_KDATA | (0xc93 << 16)
-    mov dword [VMCB + 0x404], 0xffffffff
-    mov dword [VMCB + 0x410], SEL_KCODE32 | (0xc9b << 16)
-    mov dword [VMCB + 0x414], 0xffffffff
-    mov dword [VMCB + 0x420], SEL_KDATA | (0xc93 << 16)
-    mov dword [VMCB + 0x424], 0xffffffff
-    mov dword [VMCB + 0x430], SEL_KDATA | (0xc93 << 16)
-    mov dword [VMCB + 0x434], 0xffffffff
-    mov word [VMCB + 0x464], gdt_end - gdt - 1
-    mov dword [VMCB + 0x468], gdt
-    mov dword [VMCB + 0x4d0], 1 << 12
-    mov dword [VMCB + 0x558], 0x11
-    mov dword [VMCB + 0x560], 0x400
-    mov dword [VMCB + 0x568], 0xffff0ff0
-    mov dword [VMCB + 0x570], 2
-    mov dword [VMCB + 0x578], l2
-    mov dword [VMCB + 0x5d8], L2_STACK
+    SVM_SETUP HSAVE
+    VMCB_FLAT32 VMCB, l2, L2_STACK
+    mov dword [VMCB + VMCB_INTERCEPT_MISC1], 1 << 2  ; intercept SMI (cleared for the second test)
 
     ; 1. Intercepted: #VMEXIT(SMI) after the OUT retires; L1's STGI lets the SMI in.
     mov eax, VMCB

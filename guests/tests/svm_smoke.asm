@@ -6,6 +6,7 @@
 ; VMLOAD/VMSAVE of FS, and CLGI/STGI. The values printed are the same on QEMU TCG and the AMD
 ; manual (qemu64 offers no NRIPS, so nRIP is not printed here).
 %include "bios.inc"
+%include "svm32.inc"
 
 VMCB     equ 0x90000                    ; the VMCB L1 runs
 HSAVE    equ 0x91000
@@ -55,41 +56,17 @@ V_FS     equ 0x440
 bits 16
 main16:
     PM32_ENTER
-    mov ecx, 0xc0000080                 ; EFER.SVME
-    rdmsr
-    or eax, 1 << 12
-    wrmsr
-    mov ecx, 0xc0010117                 ; VM_HSAVE_PA
-    mov eax, HSAVE
-    xor edx, edx
-    wrmsr
+    SVM_SETUP HSAVE
     mov edi, VMCB                       ; zero everything from VMCB to the L2 IDT
     mov ecx, (L2_IDT + 0x1000 - VMCB) / 4
     xor eax, eax
     rep stosd
-    ; The template: intercept VMRUN and VMMCALL, ASID 1, bitmaps, flat 32-bit L2.
-    mov dword [TEMPLATE + V_MISC2], 3
-    mov dword [TEMPLATE + V_ASID], 1
-    mov dword [TEMPLATE + V_IOPM], IOPM
-    mov dword [TEMPLATE + V_MSRPM], MSRPM
-    mov dword [TEMPLATE + 0x400], SEL_KDATA | (0xc93 << 16)    ; ES
-    mov dword [TEMPLATE + 0x404], 0xffffffff
-    mov dword [TEMPLATE + 0x410], SEL_KCODE32 | (0xc9b << 16)  ; CS
-    mov dword [TEMPLATE + 0x414], 0xffffffff
-    mov dword [TEMPLATE + 0x420], SEL_KDATA | (0xc93 << 16)    ; SS
-    mov dword [TEMPLATE + 0x424], 0xffffffff
-    mov dword [TEMPLATE + 0x430], SEL_KDATA | (0xc93 << 16)    ; DS
-    mov dword [TEMPLATE + 0x434], 0xffffffff
-    mov word [TEMPLATE + 0x464], gdt_end - gdt - 1             ; GDTR
-    mov dword [TEMPLATE + 0x468], gdt
-    mov word [TEMPLATE + 0x484], 0x50 * 8 + 7                  ; IDTR: L2's own IDT
-    mov dword [TEMPLATE + 0x488], L2_IDT
-    mov dword [TEMPLATE + 0x4d0], 1 << 12                      ; EFER.SVME
-    mov dword [TEMPLATE + 0x558], 0x11                         ; CR0: PE, ET
-    mov dword [TEMPLATE + 0x560], 0x400                        ; DR7
-    mov dword [TEMPLATE + 0x568], 0xffff0ff0                   ; DR6
-    mov dword [TEMPLATE + V_RFLAGS], 2
-    mov dword [TEMPLATE + 0x5d8], L2_STACK                     ; RSP
+    ; The template: flat 32-bit L2 intercepting VMRUN and VMMCALL, ASID 1, bitmaps, its own IDT.
+    VMCB_FLAT32 TEMPLATE, 0, L2_STACK
+    mov dword [TEMPLATE + VMCB_IOPM], IOPM
+    mov dword [TEMPLATE + VMCB_MSRPM], MSRPM
+    mov word [TEMPLATE + VMCB_IDTR + 4], 0x50 * 8 + 7
+    mov dword [TEMPLATE + VMCB_IDTR + 8], L2_IDT
     ; L2's IDT: #DE -> l2_de, vector 0x50 -> l2_irq (32-bit interrupt gates).
     mov eax, l2_de
     mov edi, L2_IDT
