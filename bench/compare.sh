@@ -26,6 +26,7 @@ while [ $# -gt 0 ]; do
     esac
 done
 INSNS_PER_ITER=15                  # see the comment at the top of intloop.asm
+source "$HERE/lib.sh"
 WORK=$(mktemp -d /tmp/vx86-bench.XXXXXX)
 trap 'rm -rf "$WORK"' EXIT
 
@@ -44,27 +45,7 @@ run_one() {
     case "$emu" in
         qemu) timeout 600 qemu-system-x86_64 "${std[@]}" </dev/null >"$out" 2>"$WORK/err" ;;
         vx86) timeout 600 "$VX86" "${std[@]}" </dev/null >"$out" 2>"$WORK/err" ;;
-        bochs)
-            rm -f "$out"
-            # No VGA ROM is needed with extension=none; Debian's Bochs lacks "nogui", and rfb with
-            # timeout=0 starts without waiting for a VNC client.
-            cat >"$WORK/bochsrc" <<RC
-romimage: file=$img
-megs: 32
-display_library: rfb, options="timeout=0"
-vga: extension=none
-cpu: ips=100000000
-clock: sync=none
-com1: enabled=1, mode=file, dev=$out
-log: $WORK/bochs.log
-panic: action=fatal
-error: action=report
-info: action=ignore
-debug: action=ignore
-RC
-            # This Bochs build has its debugger compiled in: -rc feeds it "continue" instead of stdin.
-            printf 'c\nquit\n' >"$WORK/bochs.rc"
-            timeout 600 bochs -q -f "$WORK/bochsrc" -rc "$WORK/bochs.rc" </dev/null >"$WORK/err" 2>&1 ;;
+        bochs) bench_run_bochs "$img" "$out" "$WORK" ;;
     esac
     return 0
 }

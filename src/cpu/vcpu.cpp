@@ -85,12 +85,11 @@ ExecStatus Vcpu::rsm(Cpu& c) {
 }
 
 ExecStatus Vcpu::vmrun(Cpu& c, uint64_t vmcb_pa) {
-    const uint64_t pa_before = c.s.svm.vmcb12_pa;
-    const bool was_guest = c.s.svm.guest_mode;
     const SvmStatus st = m_svm.vmrun(c, vmcb_pa);
     // L2 was entered (even if EVENTINJ delivery left it again at once): the single-step trap of
-    // the VMRUN itself is not taken here (APM Vol 2, 15.6), and the shadow is L2's.
-    if (c.s.svm.guest_mode || c.s.svm.vmcb12_pa != pa_before || was_guest) {
+    // the VMRUN itself is not taken here (APM Vol 2, 15.6), and the shadow is L2's. After
+    // VMEXIT_INVALID VMRUN simply completed in L1.
+    if (st != SvmStatus::Invalid) {
         m_world_switch = true;
         m_shadow_reloaded = true;
     }

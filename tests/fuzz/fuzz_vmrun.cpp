@@ -8,6 +8,7 @@
 
 #include "arch/vmcb.h"
 #include "cpu/svm/svm.h"
+#include "support/svm_vmcb.h"
 #include "support/test_machine.h"
 
 namespace {
@@ -22,31 +23,11 @@ test::TestMachine& machine() {
     return *m;
 }
 
-VmcbSegment vseg(const cpu::Segment& s) { return VmcbSegment{s.selector, s.attrib, s.limit, s.base}; }
-
 Vmcb identity(const cpu::CpuState& s) {
-    Vmcb b{};
-    b.control.intercept_misc2 = InterceptMisc2::VMRUN | InterceptMisc2::VMMCALL;
+    Vmcb b = test::identity_vmcb(s, 0x400000, 0x480000);
     b.control.intercept_misc1 = InterceptMisc1::SHUTDOWN;
-    b.control.guest_asid = 1;
     b.control.iopm_base_pa = 0x302000;
     b.control.msrpm_base_pa = 0x305000;
-    b.save.es = vseg(s.seg[cpu::ES]);
-    b.save.cs = vseg(s.seg[cpu::CS]);
-    b.save.ss = vseg(s.seg[cpu::SS]);
-    b.save.ds = vseg(s.seg[cpu::DS]);
-    b.save.gdtr = VmcbSegment{0, 0, s.gdtr.limit, s.gdtr.base};
-    b.save.idtr = VmcbSegment{0, 0, s.idtr.limit, s.idtr.base};
-    b.save.efer = s.efer;
-    b.save.cr0 = s.cr0;
-    b.save.cr3 = s.cr3;
-    b.save.cr4 = s.cr4;
-    b.save.dr6 = kDr6Reset;
-    b.save.dr7 = kDr7Reset;
-    b.save.rflags = Rflags::FIXED1;
-    b.save.rip = 0x400000;
-    b.save.rsp = 0x480000;
-    b.save.g_pat = 0x0007040600070406ull;
     return b;
 }
 

@@ -9,6 +9,10 @@
 
 namespace vx86::cpu {
 
+// VMCB segment records use the same attribute packing as Segment (APM Vol 2, 15.5.1).
+inline arch::VmcbSegment vmcb_segment(const Segment& s) { return {s.selector, s.attrib, s.limit, s.base}; }
+inline Segment segment_from_vmcb(const arch::VmcbSegment& v) { return {v.selector, v.attrib, v.limit, v.base}; }
+
 // The L1 ("host") state VMRUN saves and #VMEXIT reloads (APM Vol 2, 15.5.1 "VMRUN"). vx86 keeps
 // it here rather than in the VM_HSAVE_PA page, whose format the manual leaves open.
 struct SvmHostState {

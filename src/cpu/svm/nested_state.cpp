@@ -6,18 +6,11 @@ namespace vx86::cpu {
 
 using namespace arch;
 
-namespace {
-
-VmcbSegment to_vmcb(const Segment& s) { return VmcbSegment{s.selector, s.attrib, s.limit, s.base}; }
-Segment from_vmcb(const VmcbSegment& v) { return Segment{v.selector, v.attrib, v.limit, v.base}; }
-
-}  // namespace
-
 void host_state_to_save_area(const SvmHostState& h, VmcbSave& o) {
-    o.es = to_vmcb(h.es);
-    o.cs = to_vmcb(h.cs);
-    o.ss = to_vmcb(h.ss);
-    o.ds = to_vmcb(h.ds);
+    o.es = vmcb_segment(h.es);
+    o.cs = vmcb_segment(h.cs);
+    o.ss = vmcb_segment(h.ss);
+    o.ds = vmcb_segment(h.ds);
     o.gdtr = VmcbSegment{0, 0, h.gdtr.limit, h.gdtr.base};
     o.idtr = VmcbSegment{0, 0, h.idtr.limit, h.idtr.base};
     o.cpl = 0;
@@ -36,10 +29,10 @@ void host_state_to_save_area(const SvmHostState& h, VmcbSave& o) {
 
 SvmHostState host_state_from_save_area(const VmcbSave& i) {
     SvmHostState h;
-    h.es = from_vmcb(i.es);
-    h.cs = from_vmcb(i.cs);
-    h.ss = from_vmcb(i.ss);
-    h.ds = from_vmcb(i.ds);
+    h.es = segment_from_vmcb(i.es);
+    h.cs = segment_from_vmcb(i.cs);
+    h.ss = segment_from_vmcb(i.ss);
+    h.ds = segment_from_vmcb(i.ds);
     h.gdtr = DescriptorTable{i.gdtr.base, i.gdtr.limit & 0xffff};
     h.idtr = DescriptorTable{i.idtr.base, i.idtr.limit & 0xffff};
     h.efer = i.efer;
@@ -54,17 +47,15 @@ SvmHostState host_state_from_save_area(const VmcbSave& i) {
     return h;
 }
 
-void guest_state_to_save_area(const CpuState& s, VmcbSave& o) {
-    o.es = to_vmcb(s.seg[ES]);
-    o.cs = to_vmcb(s.seg[CS]);
-    o.ss = to_vmcb(s.seg[SS]);
-    o.ds = to_vmcb(s.seg[DS]);
-    o.fs = to_vmcb(s.seg[FS]);
-    o.gs = to_vmcb(s.seg[GS]);
-    o.tr = to_vmcb(s.tr);
-    o.ldtr = to_vmcb(s.ldtr);
-    o.gdtr = VmcbSegment{0, 0, s.gdtr.limit, s.gdtr.base};
-    o.idtr = VmcbSegment{0, 0, s.idtr.limit, s.idtr.base};
+void vmexit_state_to_save_area(const CpuState& s, VmcbSave& o) {
+    o.es = vmcb_segment(s.seg[ES]);
+    o.cs = vmcb_segment(s.seg[CS]);
+    o.ss = vmcb_segment(s.seg[SS]);
+    o.ds = vmcb_segment(s.seg[DS]);
+    o.gdtr.limit = s.gdtr.limit;
+    o.gdtr.base = s.gdtr.base;
+    o.idtr.limit = s.idtr.limit;
+    o.idtr.base = s.idtr.base;
     o.cpl = s.cpl;
     o.efer = s.efer;
     o.cr0 = s.cr0;
@@ -77,6 +68,14 @@ void guest_state_to_save_area(const CpuState& s, VmcbSave& o) {
     o.rip = s.rip();
     o.rsp = s.gpr[RSP];
     o.rax = s.gpr[RAX];
+}
+
+void guest_state_to_save_area(const CpuState& s, VmcbSave& o) {
+    vmexit_state_to_save_area(s, o);
+    o.fs = vmcb_segment(s.seg[FS]);
+    o.gs = vmcb_segment(s.seg[GS]);
+    o.tr = vmcb_segment(s.tr);
+    o.ldtr = vmcb_segment(s.ldtr);
     o.star = s.msr.star;
     o.lstar = s.msr.lstar;
     o.cstar = s.msr.cstar;

@@ -10,7 +10,8 @@
 
 namespace vx86::cpu {
 
-enum class SvmStatus : uint8_t { Ok, Shutdown };
+// Invalid: VMRUN failed its consistency checks (VMEXIT_INVALID); L2 was never entered.
+enum class SvmStatus : uint8_t { Ok, Invalid, Shutdown };
 
 // Why a VMCB fails VMRUN's consistency checks (APM Vol 2, 15.5.1 "Canonicalization and
 // Consistency Checks"); None when it passes. Named for tests, logs and the fuzz target.
@@ -53,12 +54,16 @@ VmcbCheck check_controls(const arch::VmcbControl& c);
 void host_state_to_save_area(const SvmHostState& h, arch::VmcbSave& out);
 SvmHostState host_state_from_save_area(const arch::VmcbSave& in);
 void guest_state_to_save_area(const CpuState& s, arch::VmcbSave& out);
+// Exactly the save-area fields #VMEXIT writes (15.6), leaving the others of `out` alone; RIP is
+// the current one (an intercepted instruction's exit overrides it) and G_PAT is the caller's.
+void vmexit_state_to_save_area(const CpuState& s, arch::VmcbSave& out);
 
 class Svm {
 public:
     // VMRUN (15.5): the instruction checks (#UD, #GP, intercept) were done by the executor; RIP
     // already points past VMRUN. Runs the consistency checks, saves L1, loads L2, injects EVENTINJ.
-    // Returns Shutdown when an injected event triple-faults L2 without a SHUTDOWN intercept.
+    // Returns Invalid for VMEXIT_INVALID, Shutdown when an injected event triple-faults L2
+    // without a SHUTDOWN intercept.
     SvmStatus vmrun(Cpu& c, uint64_t vmcb_pa);
     // #VMEXIT (15.6): write L2 state and the exit fields to VMCB12, reload L1, GIF=0. Shutdown
     // when VMCB12 cannot be written (no memory there).
@@ -76,8 +81,6 @@ public:
 
     // Point the MMU at the current world: ASID and nested paging of L2, or L1's.
     static void sync_mmu(Cpu& c);
-    // EFER.SVME cleared while L1 runs: GIF=1 (KVM's behaviour; 15.4).
-    static void svme_cleared(Cpu& c);
 };
 
 }  // namespace vx86::cpu

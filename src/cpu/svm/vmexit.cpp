@@ -30,23 +30,12 @@ struct VmcbWriter {
         (void)c.mmu.phys_read(pa + kCtlLo, b + kCtlLo, kCtlHi - kCtlLo);
         (void)c.mmu.phys_read(pa + kSaveLo, b + kSaveLo, kSaveHi - kSaveLo);
     }
-    template <typename T>
-    void put(size_t off, const T& v) {
-        std::memcpy(reinterpret_cast<uint8_t*>(&img) + off, &v, sizeof v);
-    }
-    void seg(size_t off, const Segment& s) { put(off, VmcbSegment{s.selector, s.attrib, s.limit, s.base}); }
-    void table(size_t off, const DescriptorTable& t) {
-        put(off + offsetof(VmcbSegment, limit), t.limit);
-        put(off + offsetof(VmcbSegment, base), t.base);
-    }
     bool commit() {
         const auto* b = reinterpret_cast<const uint8_t*>(&img);
         const bool a = c.mmu.phys_write(pa + kCtlLo, b + kCtlLo, kCtlHi - kCtlLo);
         return c.mmu.phys_write(pa + kSaveLo, b + kSaveLo, kSaveHi - kSaveLo) && a;
     }
 };
-
-#define VX86_AT(field) offsetof(Vmcb, field)
 
 }  // namespace
 
@@ -56,37 +45,21 @@ SvmStatus Svm::vmexit(Cpu& c, const SvmExitRequest& r, uint64_t next_rip) {
     const bool np = svm.nested_paging();
 
     VmcbWriter w{c, svm.vmcb12_pa};
-    w.seg(VX86_AT(save.es), s.seg[ES]);
-    w.seg(VX86_AT(save.cs), s.seg[CS]);
-    w.seg(VX86_AT(save.ss), s.seg[SS]);
-    w.seg(VX86_AT(save.ds), s.seg[DS]);
-    w.table(VX86_AT(save.gdtr), s.gdtr);
-    w.table(VX86_AT(save.idtr), s.idtr);
-    w.put(VX86_AT(save.cpl), s.cpl);
-    w.put(VX86_AT(save.efer), s.efer);
-    w.put(VX86_AT(save.cr4), s.cr4);
-    w.put(VX86_AT(save.cr3), s.cr3);
-    w.put(VX86_AT(save.cr0), s.cr0);
-    w.put(VX86_AT(save.dr7), s.dr[7]);
-    w.put(VX86_AT(save.dr6), s.dr[6]);
-    w.put(VX86_AT(save.rflags), s.get_rflags());
-    w.put(VX86_AT(save.rip), r.rip);
-    w.put(VX86_AT(save.rsp), s.gpr[RSP]);
-    w.put(VX86_AT(save.rax), s.gpr[RAX]);
-    w.put(VX86_AT(save.cr2), s.cr2);
-    if (np) w.put(VX86_AT(save.g_pat), s.msr.pat);
+    vmexit_state_to_save_area(s, w.img.save);
+    w.img.save.rip = r.rip;
+    if (np) w.img.save.g_pat = s.msr.pat;
     // Control fields the CPU writes back (15.6, 15.7): V_TPR, V_IRQ and V_GIF live in the
     // latched int_ctl; the interrupt shadow; the consumed EVENTINJ (V clear once delivered).
-    w.put(VX86_AT(control.int_ctl), svm.ctl.int_ctl);
-    const uint64_t int_state = s.interrupt_shadow ? 1 : 0;
-    w.put(VX86_AT(control.int_state), int_state);
-    w.put(VX86_AT(control.exit_code), r.code);
-    w.put(VX86_AT(control.exit_info_1), r.info1);
-    w.put(VX86_AT(control.exit_info_2), r.info2);
-    w.put(VX86_AT(control.exit_int_info), r.exit_int_info);
-    w.put(VX86_AT(control.exit_int_info_err), r.exit_int_info_err);
-    w.put(VX86_AT(control.event_inj), svm.ctl.event_inj);
-    if (c.features.nrips) w.put(VX86_AT(control.next_rip), next_rip);
+    w.img.control.int_ctl = svm.ctl.int_ctl;
+    w.img.control.int_state = s.interrupt_shadow ? 1 : 0;
+    w.img.control.exit_code = r.code;
+    w.img.control.exit_info_1 = r.info1;
+    w.img.control.exit_info_2 = r.info2;
+    w.img.control.exit_int_info = r.exit_int_info;
+    w.img.control.exit_int_info_err = r.exit_int_info_err;
+    w.img.control.event_inj = svm.ctl.event_inj;
+    w.img.control.event_inj_err = svm.ctl.event_inj_err;
+    if (c.features.nrips) w.img.control.next_rip = next_rip;
     const bool written = w.commit();
 
     // L1 again (15.6): CR0.PE forced, RFLAGS.VM and RF clear, DR7 with breakpoints off, CPL 0.

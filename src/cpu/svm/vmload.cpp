@@ -14,10 +14,10 @@ namespace {
 uint64_t canonical(uint64_t v) { return static_cast<uint64_t>(static_cast<int64_t>(v << 16) >> 16); }
 
 Segment load_seg(const VmcbSegment& v) {
-    return Segment{v.selector, v.attrib, v.limit, canonical(v.base)};
+    Segment s = segment_from_vmcb(v);
+    s.base = canonical(s.base);
+    return s;
 }
-
-VmcbSegment save_seg(const Segment& s) { return VmcbSegment{s.selector, s.attrib, s.limit, s.base}; }
 
 }  // namespace
 
@@ -46,10 +46,10 @@ void Svm::vmload(Cpu& c, uint64_t pa) {
 void Svm::vmsave(Cpu& c, uint64_t pa) {
     const CpuState& s = c.s;
     auto put = [&](size_t off, const auto& val) { (void)c.mmu.phys_write(pa + off, &val, sizeof val); };
-    put(offsetof(Vmcb, save.fs), save_seg(s.seg[FS]));
-    put(offsetof(Vmcb, save.gs), save_seg(s.seg[GS]));
-    put(offsetof(Vmcb, save.tr), save_seg(s.tr));
-    put(offsetof(Vmcb, save.ldtr), save_seg(s.ldtr));
+    put(offsetof(Vmcb, save.fs), vmcb_segment(s.seg[FS]));
+    put(offsetof(Vmcb, save.gs), vmcb_segment(s.seg[GS]));
+    put(offsetof(Vmcb, save.tr), vmcb_segment(s.tr));
+    put(offsetof(Vmcb, save.ldtr), vmcb_segment(s.ldtr));
     put(offsetof(Vmcb, save.kernel_gs_base), s.msr.kernel_gs_base);
     put(offsetof(Vmcb, save.star), s.msr.star);
     put(offsetof(Vmcb, save.lstar), s.msr.lstar);

@@ -13,8 +13,6 @@ using namespace arch;
 
 namespace {
 
-Segment from_vmcb(const VmcbSegment& v) { return Segment{v.selector, v.attrib, v.limit, v.base}; }
-
 // The event EVENTINJ describes (15.20). Soft interrupts and #BP/#OF return to nRIP when NRIPS is
 // offered (KVM relies on it for re-injection); an injected #PF leaves CR2 as L1 set it.
 Event injected_event(const CpuState& s, uint32_t inj, uint32_t err) {
@@ -60,7 +58,7 @@ SvmStatus Svm::vmrun(Cpu& c, uint64_t pa) {
         (void)c.mmu.phys_write(pa + offsetof(Vmcb, control.exit_info_1), &zero, 8);
         (void)c.mmu.phys_write(pa + offsetof(Vmcb, control.exit_info_2), &zero, 8);
         svm.gif = false;
-        return SvmStatus::Ok;
+        return SvmStatus::Invalid;
     }
 
     // L1's state (15.5.1 "VMRUN"): RIP already points past VMRUN.
@@ -92,12 +90,12 @@ SvmStatus Svm::vmrun(Cpu& c, uint64_t pa) {
 
     // L2's state (15.5.1): the VMRUN save-area subset. SS.DPL carries the CPL (15.5.1, "CPL").
     const VmcbSave& g = v.save;
-    s.seg[ES] = from_vmcb(g.es);
-    s.seg[CS] = from_vmcb(g.cs);
-    s.seg[SS] = from_vmcb(g.ss);
+    s.seg[ES] = segment_from_vmcb(g.es);
+    s.seg[CS] = segment_from_vmcb(g.cs);
+    s.seg[SS] = segment_from_vmcb(g.ss);
     s.seg[SS].attrib = static_cast<uint16_t>((s.seg[SS].attrib & ~(3u << Attr::DPL_SHIFT)) |
                                              ((g.cpl & 3u) << Attr::DPL_SHIFT));
-    s.seg[DS] = from_vmcb(g.ds);
+    s.seg[DS] = segment_from_vmcb(g.ds);
     s.gdtr = DescriptorTable{g.gdtr.base, g.gdtr.limit & 0xffff};
     s.idtr = DescriptorTable{g.idtr.base, g.idtr.limit & 0xffff};
     s.cr0 = g.cr0 | Cr0::ET;
@@ -180,7 +178,5 @@ void Svm::sync_mmu(Cpu& c) {
     if (changed && asid == c.mmu.asid()) c.mmu.flush_asid(asid, false);
     c.mmu.set_asid(asid);
 }
-
-void Svm::svme_cleared(Cpu& c) { c.s.svm.gif = true; }
 
 }  // namespace vx86::cpu

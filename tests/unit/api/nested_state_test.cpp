@@ -9,6 +9,7 @@
 #include "api/vcpu_impl.h"
 #include "arch/msr.h"
 #include "arch/vmcb.h"
+#include "support/svm_vmcb.h"
 #include "support/test_machine.h"
 
 namespace vx86 {
@@ -18,8 +19,6 @@ using namespace arch;
 using test::TestMachine;
 
 constexpr uint64_t kVmcb = 0x300000, kHsave = 0x301000, kL2Code = 0x400000, kL2Stack = 0x480000;
-
-VmcbSegment vseg(const cpu::Segment& s) { return VmcbSegment{s.selector, s.attrib, s.limit, s.base}; }
 
 // L1 runs `vmrun; hlt` on a VMCB whose L2 counts in RBX, hits an intercepted CPUID, and ends
 // with VMMCALL.
@@ -34,27 +33,10 @@ void prepare(TestMachine& m) {
     m.load_code(l1);
     s.gpr[cpu::RAX] = kVmcb;
     s.gpr[cpu::RSP] = TestMachine::kStackTop;
-    Vmcb b{};
-    b.control.intercept_misc2 = InterceptMisc2::VMRUN | InterceptMisc2::VMMCALL;
+    Vmcb b = test::identity_vmcb(s, kL2Code, kL2Stack);
     b.control.intercept_misc1 = InterceptMisc1::CPUID;
-    b.control.guest_asid = 1;
     b.control.tsc_offset = 1000;
     b.control.int_ctl = IntCtl::V_INTR_MASKING | 3;
-    b.save.es = vseg(s.seg[cpu::ES]);
-    b.save.cs = vseg(s.seg[cpu::CS]);
-    b.save.ss = vseg(s.seg[cpu::SS]);
-    b.save.ds = vseg(s.seg[cpu::DS]);
-    b.save.gdtr = VmcbSegment{0, 0, s.gdtr.limit, s.gdtr.base};
-    b.save.idtr = VmcbSegment{0, 0, s.idtr.limit, s.idtr.base};
-    b.save.efer = s.efer;
-    b.save.cr0 = s.cr0;
-    b.save.cr3 = s.cr3;
-    b.save.cr4 = s.cr4;
-    b.save.dr6 = kDr6Reset;
-    b.save.dr7 = kDr7Reset;
-    b.save.rflags = Rflags::FIXED1;
-    b.save.rip = kL2Code;
-    b.save.rsp = kL2Stack;
     m.write(kVmcb, &b, sizeof b);
     // inc rbx x4; cpuid; inc rbx; rdtsc; vmmcall
     const uint8_t l2[] = {0x48, 0xff, 0xc3, 0x48, 0xff, 0xc3, 0x48, 0xff, 0xc3, 0x48, 0xff, 0xc3,
@@ -182,6 +164,19 @@ TEST(NestedState, BadStatesAreRefusedAndChangeNothing) {
     // Guest mode needs EFER.SVME in the vCPU first.
     a.s().efer &= ~Efer::SVME;
     EXPECT_FALSE(va.set_nested_state(good));
+}
+
+TEST(NestedState, SvmMsrsThroughTheApiAreChecked) {
+    TestMachine a;
+    api::VcpuImpl va(*a.vcpu);
+    EXPECT_TRUE(va.set_msr(msr_index(Msr::VM_HSAVE_PA), 0x5000));
+    EXPECT_EQ(*va.get_msr(msr_index(Msr::VM_HSAVE_PA)), 0x5000u);
+    const Status mis = va.set_msr(msr_index(Msr::VM_HSAVE_PA), 0x5008);
+    EXPECT_FALSE(mis);
+    EXPECT_FALSE(mis.message().empty());
+    EXPECT_FALSE(va.set_msr(msr_index(Msr::VM_CR), 1u << 5));
+    EXPECT_TRUE(va.set_msr(msr_index(Msr::VM_CR), kVmCrLock));
+    EXPECT_EQ(*va.get_msr(msr_index(Msr::VM_CR)), kVmCrLock);
 }
 
 TEST(NestedState, SmmEnteredFromL2MigratesAndResumesL2) {

@@ -4,11 +4,13 @@
 #include <gtest/gtest.h>
 
 #include <cstring>
+#include <vector>
 
 #include "arch/msr.h"
 #include "arch/smram.h"
 #include "arch/vectors.h"
 #include "arch/vmcb.h"
+#include "support/svm_vmcb.h"
 #include "support/test_machine.h"
 
 namespace vx86::cpu {
@@ -22,11 +24,16 @@ constexpr uint64_t kL2Code = 0x400000, kL2Stack = 0x480000;
 constexpr uint8_t kVmrunHlt[] = {0x0f, 0x01, 0xd8, 0xf4};  // vmrun; hlt
 constexpr uint8_t kVmmcall[] = {0x0f, 0x01, 0xd9};
 
-VmcbSegment vseg(const Segment& s) { return VmcbSegment{s.selector, s.attrib, s.limit, s.base}; }
-
 class Svm : public ::testing::Test {
 protected:
     explicit Svm(const char* model = "max") : m(model) {
+        setup_l1();
+        v = default_vmcb();
+    }
+
+    // L1 in flat long mode with SVME and a host save area, about to run `vmrun; hlt`.
+    void setup_l1() {
+        m.vcpu->reset();
         m.enter_long64();
         m.install_idt64();
         m.s().efer |= Efer::SVME;
@@ -35,34 +42,13 @@ protected:
         m.load_code(kVmrunHlt);
         m.s().gpr[RAX] = kVmcb;
         m.s().gpr[RSP] = TestMachine::kStackTop;
-        v = default_vmcb();
     }
 
-    // Like kvm-unit-tests' identity VMCB: L2 shares L1's flat long mode, page tables and IDT.
     Vmcb default_vmcb() {
-        Vmcb b{};
-        const CpuState& s = m.s();
-        b.control.intercept_misc2 = InterceptMisc2::VMRUN | InterceptMisc2::VMMCALL;
+        Vmcb b = test::identity_vmcb(m.s(), kL2Code, kL2Stack);
         b.control.intercept_misc1 = InterceptMisc1::SHUTDOWN;
-        b.control.guest_asid = 1;
         b.control.iopm_base_pa = kIopm;
         b.control.msrpm_base_pa = kMsrpm;
-        b.save.es = vseg(s.seg[ES]);
-        b.save.cs = vseg(s.seg[CS]);
-        b.save.ss = vseg(s.seg[SS]);
-        b.save.ds = vseg(s.seg[DS]);
-        b.save.gdtr = VmcbSegment{0, 0, s.gdtr.limit, s.gdtr.base};
-        b.save.idtr = VmcbSegment{0, 0, s.idtr.limit, s.idtr.base};
-        b.save.efer = s.efer;
-        b.save.cr0 = s.cr0;
-        b.save.cr3 = s.cr3;
-        b.save.cr4 = s.cr4;
-        b.save.dr6 = kDr6Reset;
-        b.save.dr7 = kDr7Reset;
-        b.save.rflags = Rflags::FIXED1;
-        b.save.rip = kL2Code;
-        b.save.rsp = kL2Stack;
-        b.save.g_pat = kPatReset;
         return b;
     }
     void l2_code(std::span<const uint8_t> code) { m.write(kL2Code, code); }
@@ -494,13 +480,130 @@ TEST_F(Svm, L2ClearingSvmeShutsDown) {
     EXPECT_EQ(m.run(100).reason, ExitReason::Shutdown);
 }
 
-TEST_F(Svm, VmCrSvmdisAndHsaveValidation) {
-    // wrmsr VM_HSAVE_PA with an unaligned value: #GP.
-    const uint8_t code[] = {0xb9, 0x17, 0x01, 0x01, 0xc0, 0xb8, 0x08, 0x10, 0x00, 0x00, 0x31, 0xd2, 0x0f, 0x30};
+// WRMSR ECX=msr, EDX:EAX=value in L1; returns the vector it faulted with, or -1.
+int wrmsr_in_l1(TestMachine& m, uint32_t msr, uint64_t value) {
+    const uint8_t code[] = {0x0f, 0x30, 0xf4};  // wrmsr; hlt
     m.load_code(code);
+    m.s().halted = false;
+    m.s().gpr[RCX] = msr;
+    m.s().gpr[RAX] = static_cast<uint32_t>(value);
+    m.s().gpr[RDX] = value >> 32;
     m.run(10);
-    EXPECT_EQ(m.halted_vector(), static_cast<int>(Vector::GP));
+    return m.halted_vector();
+}
+
+TEST_F(Svm, VmCrSvmdisAndHsaveValidation) {
+    constexpr uint32_t kVmCr = 0xc0010114, kHsavePa = 0xc0010117, kEfer = 0xc0000080;
+    // VM_HSAVE_PA: unaligned or above MAXPHYADDR is #GP (APM Vol 2, 15.30.4).
+    EXPECT_EQ(wrmsr_in_l1(m, kHsavePa, 0x1008), static_cast<int>(Vector::GP));
+    EXPECT_EQ(wrmsr_in_l1(m, kHsavePa, 1ull << 40), static_cast<int>(Vector::GP));
     EXPECT_EQ(m.s().msr.vm_hsave_pa, kHsave);
+    // VM_CR: reserved bits #GP; SVMDIS cannot be set while EFER.SVME is.
+    EXPECT_EQ(wrmsr_in_l1(m, kVmCr, 1u << 5), static_cast<int>(Vector::GP));
+    EXPECT_EQ(wrmsr_in_l1(m, kVmCr, kVmCrSvmDis), static_cast<int>(Vector::GP));
+    // With SVME clear, SVMDIS sticks and then setting SVME is #GP.
+    const uint64_t efer = m.s().efer;
+    EXPECT_EQ(wrmsr_in_l1(m, kEfer, efer & ~Efer::SVME), -1);
+    EXPECT_EQ(wrmsr_in_l1(m, kVmCr, kVmCrSvmDis | kVmCrLock), -1);
+    EXPECT_EQ(wrmsr_in_l1(m, kEfer, efer), static_cast<int>(Vector::GP));
+    // LOCK freezes LOCK and SVMDIS; the low bits stay writable.
+    EXPECT_EQ(wrmsr_in_l1(m, kVmCr, kVmCrDpd), -1);
+    EXPECT_EQ(m.s().msr.vm_cr, kVmCrDpd | kVmCrSvmDis | kVmCrLock);
+}
+
+TEST_F(Svm, ClearingSvmeInL1SetsGif) {
+    // clgi; wrmsr (EFER without SVME); hlt
+    const uint8_t code[] = {0x0f, 0x01, 0xdd, 0x0f, 0x30, 0xf4};
+    m.load_code(code);
+    m.s().gpr[RCX] = 0xc0000080;
+    m.s().gpr[RAX] = static_cast<uint32_t>(m.s().efer & ~Efer::SVME);
+    m.s().gpr[RDX] = 0;
+    m.run(1);
+    EXPECT_FALSE(m.s().svm.gif);
+    m.run(10);
+    EXPECT_TRUE(m.s().svm.gif);
+    EXPECT_EQ(m.s().efer & Efer::SVME, 0u);
+}
+
+TEST_F(Svm, Cr8IsVTprWithVIntrMasking) {
+    // mov rax, cr8 (reads V_TPR 5); mov cr8, 9 (via rcx); vmmcall
+    const uint8_t code[] = {0x44, 0x0f, 0x20, 0xc0, 0xb9, 0x09, 0x00, 0x00, 0x00, 0x44, 0x0f, 0x22, 0xc1,
+                            0x0f, 0x01, 0xd9};
+    l2_code(code);
+    v.control.int_ctl = IntCtl::V_INTR_MASKING | 5;
+    const Vmcb r = run_l2();
+    EXPECT_EQ(r.control.exit_code, 0x81u);
+    EXPECT_EQ(r.save.rax, 5u);
+    EXPECT_EQ(r.control.int_ctl & IntCtl::V_TPR_MASK, 9u);
+    EXPECT_EQ(m.s().cr8, 0u);  // L1's TPR untouched
+}
+
+struct InsnIntercept {
+    const char* name;
+    std::vector<uint8_t> code;  // ends with the intercepted instruction at offset `at`
+    uint32_t misc1, misc2;
+    uint16_t cr_read, cr_write, dr_read, dr_write;
+    uint64_t exit;
+    uint64_t at;
+};
+
+// One intercept each (APM Vol 2, 15.9-15.14, Appendix C): the exit code, the guest RIP at the
+// intercepted instruction, and without the intercept no exit at that instruction.
+TEST_F(Svm, InstructionInterceptsTable) {
+    const InsnIntercept cases[] = {
+        {"hlt", {0xf4}, InterceptMisc1::HLT, 0, 0, 0, 0, 0, 0x78, 0},
+        {"rdtsc", {0x0f, 0x31}, InterceptMisc1::RDTSC, 0, 0, 0, 0, 0, 0x6e, 0},
+        {"invlpg", {0x0f, 0x01, 0x38}, InterceptMisc1::INVLPG, 0, 0, 0, 0, 0, 0x79, 0},
+        {"pushf", {0x9c}, InterceptMisc1::PUSHF, 0, 0, 0, 0, 0, 0x70, 0},
+        {"popf", {0x9c, 0x9d}, InterceptMisc1::POPF, 0, 0, 0, 0, 0, 0x71, 1},
+        {"int 0x80", {0xcd, 0x80}, InterceptMisc1::INTN, 0, 0, 0, 0, 0, 0x75, 0},
+        {"iretq", {0x48, 0xcf}, InterceptMisc1::IRET, 0, 0, 0, 0, 0, 0x74, 0},
+        {"pause", {0x90, 0xf3, 0x90}, InterceptMisc1::PAUSE, 0, 0, 0, 0, 0, 0x77, 1},
+        {"invd", {0x0f, 0x08}, InterceptMisc1::INVD, 0, 0, 0, 0, 0, 0x76, 0},
+        {"wbinvd", {0x0f, 0x09}, 0, InterceptMisc2::WBINVD, 0, 0, 0, 0, 0x89, 0},
+        {"icebp", {0xf1}, 0, InterceptMisc2::ICEBP, 0, 0, 0, 0, 0x88, 0},
+        {"sidt", {0x0f, 0x01, 0x0c, 0x24}, InterceptMisc1::IDTR_READ, 0, 0, 0, 0, 0, 0x66, 0},
+        {"sgdt", {0x0f, 0x01, 0x04, 0x24}, InterceptMisc1::GDTR_READ, 0, 0, 0, 0, 0, 0x67, 0},
+        {"lidt", {0x0f, 0x01, 0x1c, 0x24}, InterceptMisc1::IDTR_WRITE, 0, 0, 0, 0, 0, 0x6a, 0},
+        {"lgdt", {0x0f, 0x01, 0x14, 0x24}, InterceptMisc1::GDTR_WRITE, 0, 0, 0, 0, 0, 0x6b, 0},
+        {"sldt", {0x0f, 0x00, 0xc0}, InterceptMisc1::LDTR_READ, 0, 0, 0, 0, 0, 0x68, 0},
+        {"str", {0x0f, 0x00, 0xc8}, InterceptMisc1::TR_READ, 0, 0, 0, 0, 0, 0x69, 0},
+        {"mov rax, cr3", {0x0f, 0x20, 0xd8}, 0, 0, 1u << 3, 0, 0, 0, 0x03, 0},
+        {"mov cr4, rax", {0x0f, 0x20, 0xe0, 0x0f, 0x22, 0xe0}, 0, 0, 0, 1u << 4, 0, 0, 0x14, 3},
+        {"smsw", {0x0f, 0x01, 0xe0}, 0, 0, 1u << 0, 0, 0, 0, 0x00, 0},
+        {"clts", {0x0f, 0x06}, 0, 0, 0, 1u << 0, 0, 0, 0x10, 0},
+        {"mov rax, dr7", {0x0f, 0x21, 0xf8}, 0, 0, 0, 0, 1u << 7, 0, 0x27, 0},
+        {"mov dr0, rax", {0x0f, 0x23, 0xc0}, 0, 0, 0, 0, 0, 1u << 0, 0x30, 0},
+    };
+    for (const InsnIntercept& c : cases) {
+        SCOPED_TRACE(c.name);
+        std::vector<uint8_t> code = c.code;
+        code.insert(code.end(), {0x0f, 0x01, 0xd9});  // vmmcall after it
+        l2_code(code);
+        for (bool on : {true, false}) {
+            setup_l1();  // the run without the intercept may have ended inside L2
+            v = default_vmcb();
+            if (on) {
+                v.control.intercept_misc1 |= c.misc1;
+                v.control.intercept_misc2 |= c.misc2;
+                v.control.intercept_cr_read = c.cr_read;
+                v.control.intercept_cr_write = c.cr_write;
+                v.control.intercept_dr_read = c.dr_read;
+                v.control.intercept_dr_write = c.dr_write;
+            }
+            // Everything L2 might fault on is intercepted, so a fault shows as 0x40+vector.
+            v.control.intercept_exceptions = 0xffffffffu & ~(1u << 1);
+            m.write(kVmcb, &v, sizeof v);
+            m.run(10000);
+            const Vmcb r = vmcb();
+            if (on) {
+                EXPECT_EQ(r.control.exit_code, c.exit);
+                EXPECT_EQ(r.save.rip, kL2Code + c.at);
+            } else {
+                EXPECT_NE(r.control.exit_code, c.exit);
+            }
+        }
+    }
 }
 
 TEST_F(Svm, TscOffsetAppliesInGuest) {
@@ -718,6 +821,22 @@ TEST_F(SvmNpt, ReadOnlyGuestTableIsTableWalkNpf) {
     EXPECT_EQ(r.control.exit_code, 0x400u);
     EXPECT_EQ(r.control.exit_info_1, 0x200000007ull);
     EXPECT_EQ(r.control.exit_info_2 & ~uint64_t{0xfff}, TestMachine::kPml4);
+}
+
+TEST_F(SvmNpt, NpfWhileDeliveringReportsTheEventInFlight) {
+    // L2's IDT lives at 0x600000, which the NPT leaves not present: injecting #DE faults on the
+    // gate read, a final-address NPF with the injected event in EXITINTINFO.
+    l2_code(kVmmcall);
+    build_identity_npt();
+    m.poke<uint64_t>(kNpd + 3 * 8, 0);
+    v.save.idtr = VmcbSegment{0, 0, 0xfff, 0x600000};
+    v.control.event_inj = EventInj::V | (EventInj::TYPE_EXCEPTION << 8) | 0;
+    const Vmcb r = run_l2();
+    EXPECT_EQ(r.control.exit_code, 0x400u);
+    EXPECT_EQ(r.control.exit_info_1, 0x100000004ull);
+    EXPECT_EQ(r.control.exit_info_2, 0x600000u);
+    EXPECT_EQ(r.control.exit_int_info, EventInj::V | (3u << 8) | 0);
+    EXPECT_EQ(r.control.event_inj, 0u);
 }
 
 TEST_F(SvmNpt, GuestPatIsL2sPat) {
