@@ -314,11 +314,13 @@ bool Vcpu::build_block(Block& b, uint64_t gpa, const uint8_t* host, unsigned ava
     if (cacheable) {
         mem::MemSlot* slot = m_cpu.mmu.memory().find(m_cpu.mmu.address_space(), gpa);
         const uint64_t pi = slot->page_index(gpa);
-        slot->page_has_code[pi] = 1;
+        // Write-TLB entries for the page go when it first holds code; later blocks only add chunks.
+        const bool had_code = slot->page_code_mask[pi] != 0;
+        slot->page_code_mask[pi] |= mem::GuestMemory::code_chunks(gpa, off ? off : 1);
         b.gen_ptr = &slot->page_gen[pi];
         b.gen = slot->page_gen[pi];
         b.gpa = gpa;
-        m_cpu.mmu.drop_writes_to(base::page_base(gpa));
+        if (!had_code) m_cpu.mmu.drop_writes_to(base::page_base(gpa));
     }
     return true;
 }

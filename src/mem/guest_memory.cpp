@@ -73,7 +73,7 @@ Status GuestMemory::set_slot(const MemSlotDesc& d) {
     }
     const uint64_t pages = d.size >> 12;
     slot->page_gen = std::make_unique<uint32_t[]>(pages);
-    slot->page_has_code = std::make_unique<uint8_t[]>(pages);
+    slot->page_code_mask = std::make_unique<uint64_t[]>(pages);
     if (d.flags & SlotFlag::LOG_DIRTY) slot->dirty.assign((pages + 63) / 64, 0);
 
     (void)delete_slot(d.id);
@@ -182,8 +182,11 @@ bool GuestMemory::write(unsigned as, uint64_t gpa, std::span<const uint8_t> in) 
         if (s && !(s->flags & SlotFlag::READONLY)) {
             chunk = std::min<uint64_t>(in.size(), s->gpa + s->size - gpa);
             std::memcpy(s->host + (gpa - s->gpa), in.data(), chunk);
-            for (uint64_t p = base::page_base(gpa); p < gpa + chunk; p += base::kPageSize)
-                note_write(*s, p);
+            for (uint64_t p = gpa; p < gpa + chunk;) {
+                const uint64_t next = std::min(base::page_base(p) + base::kPageSize, gpa + chunk);
+                note_write(*s, p, next - p);
+                p = next;
+            }
         } else {
             chunk = s ? std::min<uint64_t>(in.size(), s->gpa + s->size - gpa)
                       : std::min<uint64_t>(in.size(), base::kPageSize - base::page_offset(gpa));

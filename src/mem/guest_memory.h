@@ -3,6 +3,7 @@
 // AS-1 slots first and falls back to AS 0, so SMRAM is visible only to a CPU that is in SMM.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <memory>
 #include <span>
@@ -39,8 +40,9 @@ struct MemSlot {
     uint32_t flags;
     // Per page: write generation, bumped when a page holding decoded code is written.
     std::unique_ptr<uint32_t[]> page_gen;
-    // Per page: nonzero while some vCPU holds decoded code from it.
-    std::unique_ptr<uint8_t[]> page_has_code;
+    // Per page: bit i set while some vCPU holds code decoded from bytes [64i, 64i + 64) of it.
+    // Writes elsewhere in the page (data next to code) leave that code valid.
+    std::unique_ptr<uint64_t[]> page_code_mask;
     std::vector<uint64_t> dirty;  // one bit per page, only with LOG_DIRTY
     std::shared_ptr<uint8_t> owned;
 
@@ -76,13 +78,22 @@ public:
     bool read(unsigned as, uint64_t gpa, std::span<uint8_t> out);
     bool write(unsigned as, uint64_t gpa, std::span<const uint8_t> in);
 
-    // Record a guest write to one page of `slot`: dirty bit and code invalidation.
-    // Returns true when decoded code from that page became stale.
-    bool note_write(MemSlot& slot, uint64_t gpa) {
+    // The page_code_mask bits covering bytes [offset, offset + len) of a page (len >= 1).
+    static uint64_t code_chunks(uint64_t offset, uint64_t len) {
+        const unsigned first = static_cast<unsigned>((offset & 0xfff) >> 6);
+        const uint64_t end = std::min<uint64_t>((offset & 0xfff) + len, 0x1000);
+        const unsigned last = static_cast<unsigned>((end - 1) >> 6);
+        const uint64_t upto = last == 63 ? ~uint64_t{0} : (uint64_t{1} << (last + 1)) - 1;
+        return upto & ~((uint64_t{1} << first) - 1);
+    }
+
+    // Record a guest write of `len` bytes at gpa (within one page of `slot`): dirty bit, and code
+    // invalidation when the bytes overlap decoded code. Returns true when code became stale.
+    bool note_write(MemSlot& slot, uint64_t gpa, uint64_t len = 0x1000) {
         const uint64_t pi = slot.page_index(gpa);
         if (slot.flags & SlotFlag::LOG_DIRTY) slot.dirty[pi >> 6] |= uint64_t{1} << (pi & 63);
-        if (slot.page_has_code[pi]) {
-            slot.page_has_code[pi] = 0;
+        if (slot.page_code_mask[pi] & code_chunks(gpa, len ? len : 1)) {
+            slot.page_code_mask[pi] = 0;
             ++slot.page_gen[pi];
             ++m_code_epoch;
             return true;

@@ -66,7 +66,7 @@ uint8_t* ram_bytes(Cpu& c, uint64_t gpa, uint64_t bytes, bool write) {
     if (write) {
         if (slot->flags & mem::SlotFlag::READONLY) return nullptr;
         // Dirty log and decoded-code invalidation, as any guest write does.
-        if (c.mmu.memory().note_write(*slot, base::page_base(gpa))) c.s.block_break = true;
+        if (c.mmu.memory().note_write(*slot, gpa, bytes)) c.s.block_break = true;
     }
     return slot->host + (gpa - slot->gpa);
 }

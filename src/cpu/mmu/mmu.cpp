@@ -286,7 +286,7 @@ bool Mmu::fill(uint64_t la, Access a, Priv p, uint64_t& gpa) {
     if (!slot) return true;  // MMIO: never cached
     const uint64_t gpage = base::page_base(gpa);
     if (a == Access::Write) {
-        if ((slot->flags & mem::SlotFlag::READONLY) || slot->page_has_code[slot->page_index(gpage)])
+        if ((slot->flags & mem::SlotFlag::READONLY) || slot->page_code_mask[slot->page_index(gpage)])
             return true;
         if (slot->flags & mem::SlotFlag::LOG_DIRTY) m_mem.note_write(*slot, gpage);
     }

@@ -116,16 +116,29 @@ TEST(GuestMemory, WritingACodePageBumpsItsGeneration) {
     GuestMemory m;
     ASSERT_TRUE(m.set_slot({0, 0, 0, 0x10000, nullptr, 0}));
     MemSlot* s = m.find(0, 0x2000);
-    s->page_has_code[2] = 1;
+    s->page_code_mask[2] = uint64_t{1} << 63;  // code in bytes 0xfc0..0xfff of the page
     const uint32_t gen = s->page_gen[2];
     const uint64_t epoch = m.code_epoch();
     const uint8_t b = 0x90;
     m.write(0, 0x1000, {&b, 1});  // another page: no change
     EXPECT_EQ(s->page_gen[2], gen);
-    m.write(0, 0x2fff, {&b, 1});
+    const uint8_t data[2] = {1, 2};
+    m.write(0, 0x2fbe, {data, 2});  // data just below the code: the code stays valid
+    EXPECT_EQ(s->page_gen[2], gen);
+    EXPECT_EQ(m.code_epoch(), epoch);
+    m.write(0, 0x2fbf, {data, 2});  // one byte of it reaches the code
     EXPECT_EQ(s->page_gen[2], gen + 1);
-    EXPECT_EQ(s->page_has_code[2], 0);
+    EXPECT_EQ(s->page_code_mask[2], 0u);
     EXPECT_GT(m.code_epoch(), epoch);
+}
+
+TEST(GuestMemory, CodeChunksCoverEveryByteOfARange) {
+    EXPECT_EQ(GuestMemory::code_chunks(0, 1), 1u);
+    EXPECT_EQ(GuestMemory::code_chunks(0x3f, 2), 3u);
+    EXPECT_EQ(GuestMemory::code_chunks(0x1040, 64), 2u);  // only the in-page offset counts
+    EXPECT_EQ(GuestMemory::code_chunks(0xfff, 1), uint64_t{1} << 63);
+    EXPECT_EQ(GuestMemory::code_chunks(0, 0x1000), ~uint64_t{0});
+    EXPECT_EQ(GuestMemory::code_chunks(0xf00, 0x1000), ~uint64_t{0} << 60);  // clamped to the page
 }
 
 }  // namespace
