@@ -5,7 +5,9 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <span>
 #include <string>
+#include <vector>
 
 #include "vx86/status.h"
 #include "vx86/vm.h"
@@ -40,6 +42,24 @@ public:
     virtual ~Machine() = default;
     virtual MachineResult run(uint64_t max_insns = ~uint64_t{0}) = 0;
     virtual Vcpu& vcpu() = 0;
+
+    // The whole machine (configuration, RAM of both address spaces, devices, vCPU with its SMM
+    // and nested-SVM state) as one snapshot, taken at the current instruction boundary, i.e.
+    // between run() calls. Saving never changes the machine. Format: docs/snapshot-format.md.
+    virtual std::vector<uint8_t> save_snapshot() = 0;
+    // Decodes and validates the whole snapshot first, then replaces the machine's state in one
+    // step. The machine must have been created with the same configuration (the error lists the
+    // differences); on any error nothing changed.
+    virtual Status restore_snapshot(std::span<const uint8_t> snapshot) = 0;
+    // The same through a file. Saving writes PATH.tmp, syncs it and renames it over PATH, so a
+    // failed save never damages an existing snapshot.
+    virtual Status save_snapshot_file(const std::string& path) = 0;
+    virtual Status restore_snapshot_file(const std::string& path) = 0;
 };
+
+// The snapshot decoded section by section (`vx86 inspect`): configuration, memory, devices, the
+// vCPU field by field, the SMRAM state-save map while in SMM, VMCB12 while in SVM guest mode.
+Result<std::string> describe_snapshot(std::span<const uint8_t> snapshot);
+Result<std::string> describe_snapshot_file(const std::string& path);
 
 }  // namespace vx86

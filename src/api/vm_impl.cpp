@@ -4,6 +4,7 @@
 
 #include "api/vcpu_impl.h"
 #include "machine/board.h"
+#include "state/snapshot.h"
 #include "vx86/machine.h"
 #include "vx86/vm.h"
 
@@ -73,12 +74,39 @@ public:
 
     Vcpu& vcpu() override { return m_api; }
 
+    std::vector<uint8_t> save_snapshot() override { return state::save_machine(*m_board); }
+    Status restore_snapshot(std::span<const uint8_t> snapshot) override {
+        return state::restore_machine(*m_board, snapshot);
+    }
+    Status save_snapshot_file(const std::string& path) override {
+        return state::write_file_atomically(path, state::save_machine(*m_board));
+    }
+    Status restore_snapshot_file(const std::string& path) override {
+        auto bytes = state::read_snapshot_file(path);
+        if (!bytes) return bytes.status();
+        if (auto st = state::restore_machine(*m_board, *bytes); !st)
+            return {st.code(), path + ": " + st.message()};
+        return Status::ok();
+    }
+
 private:
     std::unique_ptr<machine::Board> m_board;
     api::VcpuImpl m_api;
 };
 
 }  // namespace
+
+Result<std::string> describe_snapshot(std::span<const uint8_t> snapshot) {
+    return state::describe_snapshot(snapshot);
+}
+
+Result<std::string> describe_snapshot_file(const std::string& path) {
+    auto bytes = state::read_snapshot_file(path);
+    if (!bytes) return bytes.status();
+    auto text = state::describe_snapshot(*bytes);
+    if (!text) return Status(text.status().code(), path + ": " + text.message());
+    return text;
+}
 
 Result<std::unique_ptr<Vm>> Vm::create(std::string_view cpu) {
     auto model = cpu::CpuidModel::from_cpu_option(cpu);

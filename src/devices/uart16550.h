@@ -5,6 +5,8 @@
 #include <cstdint>
 #include <deque>
 #include <functional>
+#include <span>
+#include <vector>
 
 #include "bus/device.h"
 
@@ -30,6 +32,12 @@ public:
     void receive(uint8_t byte);
 
     State save() const { return m_s; }
+    // Received bytes the guest has not read yet (part of the saved state).
+    std::vector<uint8_t> rx_fifo() const { return {m_rx.begin(), m_rx.end()}; }
+    void set_rx_fifo(std::span<const uint8_t> bytes) {
+        m_rx.assign(bytes.begin(), bytes.end());
+        update_irq();
+    }
     void restore(const State& s) {
         m_s = s;
         update_irq();

@@ -176,6 +176,16 @@ Status Board::map_low_ram() {
     return Status::ok();
 }
 
+uint8_t* Board::high_ram() {
+    const mem::MemSlot* s = m_memory.slot_by_id(kRamHigh);
+    return s ? s->host : nullptr;
+}
+
+bool Board::dirty_logging() const {
+    const mem::MemSlot* s = m_memory.slot_by_id(kRamLow);
+    return s && (s->flags & mem::SlotFlag::LOG_DIRTY);
+}
+
 void Board::smram_view_changed(const devices::SmramView& view) {
     m_view = view;
     // The layout is fixed and non-overlapping, so this fails only if an embedder put its own slot

@@ -89,6 +89,18 @@ public:
     // RAM below 4 GiB (`low_ram_size()` bytes at guest-physical 0), including what the views hide.
     uint8_t* low_ram() { return m_low_backing.get(); }
     uint64_t low_ram_size() const { return m_low_ram; }
+    // RAM from 4 GiB up (`high_ram_size()` bytes; nullptr when there is none).
+    uint8_t* high_ram();
+    uint64_t high_ram_size() const { return m_high_ram; }
+
+    // What snapshots need to save and check: the options, the images the board was built from,
+    // and the devices with state.
+    const BoardConfig& config() const { return m_config; }
+    const std::vector<uint8_t>& firmware() const { return m_firmware; }
+    const std::vector<uint8_t>& kernel() const { return m_kernel; }
+    devices::Uart16550& com1() { return *m_com1; }
+    // Whether the RAM slots log dirty pages (KVM_MEM_LOG_DIRTY_PAGES on kRamLow).
+    bool dirty_logging() const;
 
 private:
     explicit Board(const BoardConfig& config);

@@ -3,6 +3,7 @@
 #include <chrono>
 #include <cstdio>
 #include <fmt/core.h>
+#include <algorithm>
 #include <memory>
 
 #include "qemu_options.h"
@@ -10,6 +11,19 @@
 
 int main(int argc, char** argv) {
     std::vector<std::string> args(argv + 1, argv + argc);
+    if (!args.empty() && args[0] == "inspect") {
+        if (args.size() != 2) {
+            fmt::print(stderr, "usage: vx86 inspect SNAPSHOT\n");
+            return 1;
+        }
+        auto text = vx86::describe_snapshot_file(args[1]);
+        if (!text) {
+            fmt::print(stderr, "vx86: inspect: {}\n", text.message());
+            return 1;
+        }
+        fmt::print("{}", *text);
+        return 0;
+    }
     auto opts = vx86::cli::parse_options(args);
     if (!opts) {
         fmt::print(stderr, "vx86: {}\n", opts.message());
@@ -45,8 +59,44 @@ int main(int argc, char** argv) {
         fmt::print(stderr, "vx86: {}\n", machine.message());
         return 1;
     }
+    vx86::Machine& m = **machine;
+    if (!opts->incoming_file.empty()) {
+        if (auto st = m.restore_snapshot_file(opts->incoming_file); !st) {
+            fmt::print(stderr, "vx86: -incoming: {}\n", st.message());
+            return 1;
+        }
+    }
     const auto t0 = std::chrono::steady_clock::now();
-    const vx86::MachineResult r = (*machine)->run(opts->max_insns);
+    vx86::MachineResult r{vx86::MachineOutcome::InsnLimit, 0, 0};
+    uint64_t budget = opts->max_insns;
+    if (opts->snapshot_armed) {
+        // Run up to the requested instruction count (counted from power-on, so it carries on
+        // across -incoming), save there, then go on or stop.
+        const uint64_t now = m.vcpu().instructions_retired();
+        const uint64_t until = opts->snapshot_at > now ? opts->snapshot_at - now : 0;
+        if (until) r = m.run(std::min(until, budget));
+        if (r.outcome == vx86::MachineOutcome::InsnLimit && r.instructions == until) {
+            if (serial) std::fflush(serial);
+            if (auto st = m.save_snapshot_file(opts->snapshot_file); !st) {
+                fmt::print(stderr, "vx86: -snapshot-at: {}\n", st.message());
+                return 1;
+            }
+            if (opts->snapshot_exit) {
+                if (serial && serial != stdout) std::fclose(serial);
+                return 0;
+            }
+            budget = budget == ~uint64_t{0} ? budget : budget - r.instructions;
+            const uint64_t before = r.instructions;
+            r = m.run(budget);
+            r.instructions += before;
+        } else {
+            fmt::print(stderr, "vx86: -snapshot-at: the guest stopped after {} instructions, before "
+                               "instruction {}; no snapshot written\n", now + r.instructions,
+                       opts->snapshot_at);
+        }
+    } else {
+        r = m.run(budget);
+    }
     const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     if (serial) std::fflush(serial);
     if (serial && serial != stdout) std::fclose(serial);

@@ -19,7 +19,7 @@ const std::map<std::string, bool> kQemuOptions = {
     {"device", true},  {"machine", true},  {"M", true},          {"cpu", true},
     {"no-reboot", false}, {"accel", true}, {"vga", true},        {"nodefaults", false},
     {"monitor", true}, {"name", true},     {"help", false},      {"h", false},
-    {"version", false}, {"enable-kvm", false},
+    {"version", false}, {"enable-kvm", false}, {"snapshot-at", true}, {"incoming", true},
 };
 
 Status bad(const std::string& opt, const std::string& why) {
@@ -125,6 +125,25 @@ Result<uint64_t> parse_memory_size(const std::string& text) {
     return n * mult;
 }
 
+namespace {
+// -snapshot-at N,file=PATH[,exit=on|off]
+Status apply_snapshot_at(const std::string& text, Options& o) {
+    const auto parts = split(text, ',');
+    if (parts.empty() || !parse_u64(parts[0], o.snapshot_at))
+        return bad("snapshot-at", "'" + text + "': expected N,file=PATH[,exit=on]");
+    o.snapshot_armed = true;
+    for (size_t i = 1; i < parts.size(); ++i) {
+        const std::string& p = parts[i];
+        if (p.rfind("file=", 0) == 0 && p.size() > 5) o.snapshot_file = p.substr(5);
+        else if (p == "exit=on") o.snapshot_exit = true;
+        else if (p == "exit=off") o.snapshot_exit = false;
+        else return bad("snapshot-at", "unknown property '" + p + "' (file=PATH, exit=on|off)");
+    }
+    if (o.snapshot_file.empty()) return bad("snapshot-at", "'" + text + "': file=PATH is required");
+    return Status::ok();
+}
+}  // namespace
+
 std::string usage() {
     return "usage: vx86 [QEMU options] (-kernel FILE | -bios FILE)\n"
            "  -kernel FILE        multiboot v1 ELF32 kernel\n"
@@ -139,6 +158,11 @@ std::string usage() {
            "  -nographic, -display none, -vga none, -nodefaults, -monitor none, -no-reboot\n"
            "  -accel tcg          accepted (vx86 is a software CPU)\n"
            "vx86 options:\n"
+           "  -snapshot-at N,file=PATH[,exit=on]\n"
+           "                      save a snapshot once N guest instructions have retired (and\n"
+           "                      stop there with exit=on, exit status 0)\n"
+           "  -incoming file:PATH restore a snapshot taken with the same options, then run on\n"
+           "  vx86 inspect PATH   print a snapshot decoded section by section\n"
            "  --max-insns N       stop after N instructions\n"
            "  --stats             print instructions retired and MIPS to stderr\n";
 }
@@ -178,6 +202,7 @@ Result<Options> parse_options(const std::vector<std::string>& args) {
     CLI::App app{"vx86"};
     app.set_help_flag();
     std::string kernel, bios, append, mem, smp, serial, display, cpu = "qemu64", accel, vga, monitor, name;
+    std::string snapshot_at, incoming;
     std::vector<std::string> devices, machines;
     bool nographic = false, no_reboot = false, nodefaults = false, help = false, version = false, kvm = false;
     app.add_option("--kernel", kernel);
@@ -194,6 +219,8 @@ Result<Options> parse_options(const std::vector<std::string>& args) {
     app.add_option("--vga", vga);
     app.add_option("--monitor", monitor);
     app.add_option("--name", name);
+    app.add_option("--snapshot-at", snapshot_at);
+    app.add_option("--incoming", incoming);
     app.add_flag("--nographic", nographic);
     app.add_flag("--no-reboot", no_reboot);
     app.add_flag("--nodefaults", nodefaults);
@@ -250,6 +277,16 @@ Result<Options> parse_options(const std::vector<std::string>& args) {
         else if (serial == "none" || serial == "null") o.serial = "none";
         else if (serial.rfind("file:", 0) == 0 && serial.size() > 5) o.serial = serial;
         else return Status(ErrorCode::InvalidArgument, "-serial " + serial + ": use stdio, file:PATH or none");
+    }
+    if (!snapshot_at.empty())
+        if (auto st = apply_snapshot_at(snapshot_at, o); !st) return st;
+    if (!incoming.empty()) {
+        if (incoming.rfind("file:", 0) == 0 && incoming.size() > 5)
+            o.incoming_file = incoming.substr(5);
+        else if (incoming.rfind("tcp:", 0) == 0 || incoming == "defer")
+            return bad("incoming", incoming + ": live migration is not in this vx86 yet; use file:PATH");
+        else
+            return bad("incoming", incoming + ": use file:PATH");
     }
     if (kernel.empty() && bios.empty())
         return Status(ErrorCode::InvalidArgument, "nothing to run: give -kernel FILE or -bios FILE");

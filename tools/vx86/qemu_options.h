@@ -16,6 +16,13 @@ struct Options {
     std::string serial = "none";  // "stdio", "file:PATH", "none"
     uint64_t max_insns = ~uint64_t{0};
     bool stats = false;
+    // -snapshot-at N,file=PATH[,exit=on]: save once the guest has retired N instructions.
+    bool snapshot_armed = false;
+    uint64_t snapshot_at = 0;
+    std::string snapshot_file;
+    bool snapshot_exit = false;
+    // -incoming file:PATH
+    std::string incoming_file;
     bool show_help = false;
     bool show_version = false;
 };

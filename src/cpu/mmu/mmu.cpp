@@ -178,12 +178,13 @@ Mmu::WalkStatus Mmu::walk_tables(const PagingFormat& f, uint64_t addr, bool nest
             return WalkStatus::Ok;
         }
     } else {
-        // Legacy PAE: PDPTEs have no R/W, U/S, A or NX (APM Vol 2, 5.4.1); bits 1,2,5-8 are
-        // reserved, so the entry is read but never written back with an accessed bit.
+        // Legacy PAE: PDPTEs have no R/W, U/S, A or NX (APM Vol 2, 5.4.1); bits 1,2,5-8 and
+        // 63:MAXPHYADDR are reserved (NX too, whatever EFER.NXE says), so the entry is read but
+        // never written back with an accessed bit.
         if (!read_entry((f.root & 0xffffffe0) + ((addr >> 30) & 3) * 8, false, e))
             return WalkStatus::NestedFault;
         if (!(e & Pte::P)) return WalkStatus::NotPresent;
-        if (e & (rsvd | 0x1e6)) return WalkStatus::Reserved;
+        if (e & (~kPhysAddrMask | 0x1e6)) return WalkStatus::Reserved;
     }
     if (!read_entry((e & Pte::ADDR_MASK) + ((addr >> 21) & 0x1ff) * 8, true, e))
         return WalkStatus::NestedFault;

@@ -127,6 +127,14 @@ TEST_F(Paging, Legacy32BitWithPseAndPae) {
     m.poke<uint64_t>(0x6000, 0x7000 | P | RW);  // R/W is reserved in a legacy PDPTE
     EXPECT_FALSE(mmu().translate(0x201234, Access::Read, Priv::Supervisor, gpa));
     EXPECT_EQ(pf_error(), PfErr::P | PfErr::RSV);
+    // Bits 63:52 of a legacy PDPTE are reserved too, NX included even with EFER.NXE=1.
+    s().efer |= Efer::NXE;
+    for (unsigned bit : {52u, 62u, 63u}) {
+        m.poke<uint64_t>(0x6000, 0x7000 | P | (uint64_t{1} << bit));
+        mmu().flush();
+        EXPECT_FALSE(mmu().translate(0x201234, Access::Read, Priv::Supervisor, gpa)) << "bit " << bit;
+        EXPECT_EQ(pf_error(), PfErr::P | PfErr::RSV) << "bit " << bit;
+    }
 }
 
 TEST_F(Paging, TlbKeepsStaleEntryUntilInvlpgButGlobalSurvivesCr3Flush) {
