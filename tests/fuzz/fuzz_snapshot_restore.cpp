@@ -1,0 +1,93 @@
+// libFuzzer target: a snapshot file is untrusted input, and restore_machine decodes every record
+// (configuration, memory layout, RAM chunks, devices, the vCPU and its invariants). The first
+// byte picks the mode: raw bytes, or byte edits applied to the payloads of a valid snapshot of a
+// running board and re-sealed with correct CRCs, so the record decoders (not only the CRC check)
+// see the damage. A refused restore must leave the board exactly as it was; an accepted one must
+// save to a snapshot that restores again.
+#include <unistd.h>
+
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <string>
+#include <vector>
+
+#include "machine/board.h"
+#include "state/container.h"
+#include "state/snapshot.h"
+
+namespace {
+
+using namespace vx86;
+
+struct Fixture {
+    std::unique_ptr<machine::Board> board;
+    std::vector<uint8_t> valid;
+};
+
+// A board running a tiny firmware (real mode: mov ax, 0x1234; sti; nop; jmp $-2) with SVM.
+Fixture& fixture() {
+    static Fixture* f = [] {
+        auto* fx = new Fixture;
+        std::vector<uint8_t> img(0x20000, 0xf4);
+        const uint8_t code[] = {0xb8, 0x34, 0x12, 0xfb, 0x90, 0xeb, 0xfd};
+        std::copy(std::begin(code), std::end(code), img.begin() + 0x1e000);
+        const uint8_t jmp[] = {0xea, 0x00, 0xe0, 0x00, 0xf0};
+        std::copy(std::begin(jmp), std::end(jmp), img.begin() + 0x1fff0);
+        const std::string path = "/tmp/vx86_fuzz_snapshot_" + std::to_string(::getpid()) + ".bin";
+        FILE* out = std::fopen(path.c_str(), "wb");
+        if (!out || std::fwrite(img.data(), 1, img.size(), out) != img.size()) std::abort();
+        std::fclose(out);
+        machine::BoardConfig c;
+        c.ram_bytes = 2u << 20;
+        c.cpu = "max";
+        c.bios_path = path;
+        auto b = machine::Board::create(c);
+        std::remove(path.c_str());
+        if (!b) std::abort();
+        fx->board = std::move(*b);
+        fx->board->run(3);
+        fx->valid = state::save_machine(*fx->board);
+        return fx;
+    }();
+    return *f;
+}
+
+std::vector<uint8_t> mutate(const std::vector<uint8_t>& valid, const uint8_t* data, size_t size) {
+    auto c = state::parse_container(valid, [](uint32_t) -> uint16_t { return 1; });
+    if (!c) std::abort();
+    std::vector<std::vector<uint8_t>> payloads;
+    for (const auto& r : c->records) payloads.emplace_back(r.payload.begin(), r.payload.end());
+    // Edits of 4 bytes each: record index, offset (2 bytes), new value.
+    for (size_t i = 0; i + 4 <= size; i += 4) {
+        auto& p = payloads[data[i] % payloads.size()];
+        if (p.empty()) continue;
+        const size_t at = (size_t{data[i + 1]} | size_t{data[i + 2]} << 8) % p.size();
+        if (data[i + 3] == 0xff && data[i + 1] == 0xff) p.resize(at);  // cut the record short
+        else p[at] = data[i + 3];
+    }
+    state::ContainerWriter w(c->header);
+    for (size_t i = 0; i < payloads.size(); ++i)
+        w.add(c->records[i].type, c->records[i].version, c->records[i].flags, payloads[i]);
+    return w.finish();
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+    if (size < 1) return 0;
+    Fixture& f = fixture();
+    const std::vector<uint8_t> input =
+        (data[0] & 1) ? mutate(f.valid, data + 1, size - 1) : std::vector<uint8_t>(data + 1, data + size);
+    const auto before = state::save_machine(*f.board);
+    if (!state::restore_machine(*f.board, input)) {
+        if (state::save_machine(*f.board) != before) std::abort();  // a refused restore changed it
+        return 0;
+    }
+    // Accepted: the machine runs a little and its own snapshot restores again.
+    f.board->run(50);
+    const auto again = state::save_machine(*f.board);
+    if (!state::restore_machine(*f.board, again)) std::abort();
+    if (!state::restore_machine(*f.board, f.valid)) std::abort();
+    return 0;
+}
