@@ -221,46 +221,47 @@ Result<Container> parse_container(std::span<const uint8_t> bytes,
         const uint16_t version = r.u16();
         const uint16_t flags = r.u16();
         const uint64_t length = r.u64();
-        const std::string where = fmt::format("record {:#06x} at offset {}", type, pos);
+        // Only formatted on the way out: a container may hold millions of records.
+        const auto where = [&] { return fmt::format("record {:#06x} at offset {}", type, pos); };
 
         // The cap first: it bounds `length` so that nothing below can overflow.
         const uint64_t cap = max_payload(type);
         if (length > cap)
             return bad(
                 fmt::format("{}: length {} exceeds the limit for this record type ({} bytes)",
-                            where, length, cap));
+                            where(), length, cap));
         const uint64_t after_header = left - kRecordHeaderSize;
         if (length + kRecordTrailerSize > after_header)
             return bad(fmt::format(
                 "truncated snapshot: {} needs {} bytes after its header, {} remain; {}, end record "
                 "missing",
-                where, length + kRecordTrailerSize, after_header, records_read(count)));
+                where(), length + kRecordTrailerSize, after_header, records_read(count)));
 
         const auto framed = bytes.subspan(pos, kRecordHeaderSize + length);
         const uint32_t stored_crc = load_u32(bytes, pos + kRecordHeaderSize + length);
         const uint32_t computed_crc = crc32c(framed);
         if (stored_crc != computed_crc)
-            return bad(fmt::format("{}: CRC mismatch (stored {:#010x}, computed {:#010x})", where,
+            return bad(fmt::format("{}: CRC mismatch (stored {:#010x}, computed {:#010x})", where(),
                                    stored_crc, computed_crc));
         const uint64_t next = pos + kRecordHeaderSize + length + kRecordTrailerSize;
 
         if (type == kRecEnd) {
             if (version != kEndVersion)
-                return bad(fmt::format("{}: end record version {} is not {}", where, version,
+                return bad(fmt::format("{}: end record version {} is not {}", where(), version,
                                        kEndVersion));
             if (length != kEndPayloadSize)
-                return bad(fmt::format("{}: end record payload is {} bytes, expected {}", where,
+                return bad(fmt::format("{}: end record payload is {} bytes, expected {}", where(),
                                        length, kEndPayloadSize));
             ByteReader end(framed.subspan(kRecordHeaderSize));
             const uint64_t stored_count = end.u64();
             const uint32_t stored_prefix = end.u32();
             if (stored_count != count)
-                return bad(fmt::format("{}: end record counts {} records, {} found", where,
+                return bad(fmt::format("{}: end record counts {} records, {} found", where(),
                                        stored_count, count));
             if (stored_prefix != prefix_crc)
                 return bad(
                     fmt::format("{}: whole-file CRC mismatch (stored {:#010x}, computed {:#010x})",
-                                where, stored_prefix, prefix_crc));
+                                where(), stored_prefix, prefix_crc));
             if (next != bytes.size())
                 return bad(fmt::format("{} trailing bytes after the end record at offset {}",
                                        bytes.size() - next, pos));
@@ -268,19 +269,19 @@ Result<Container> parse_container(std::span<const uint8_t> bytes,
         }
 
         if (count == kMaxRecords)
-            return bad(fmt::format("{}: more than {} records", where, kMaxRecords));
+            return bad(fmt::format("{}: more than {} records", where(), kMaxRecords));
         const uint16_t newest = supported ? supported(type) : 0;
         if (newest == 0) {
             if (flags & kRecordCritical)
                 return bad(fmt::format(
                     "{}: critical record of a type this vx86 does not know (needs a newer vx86)",
-                    where));
+                    where()));
             c.skipped.push_back(type);
         } else if (version == 0) {
-            return bad(fmt::format("{}: version 0 is not a valid record version", where));
+            return bad(fmt::format("{}: version 0 is not a valid record version", where()));
         } else if (version > newest) {
             return bad(fmt::format("{}: version {} needs a newer vx86 (this one reads up to {})",
-                                   where, version, newest));
+                                   where(), version, newest));
         } else {
             c.records.push_back(
                 Record{type, version, flags, pos, framed.subspan(kRecordHeaderSize)});
