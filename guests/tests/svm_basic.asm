@@ -10,10 +10,7 @@
 
 bits 32
 main:
-    call paging_build
-    LONG_MODE_ENTER
-    call idt64_init
-    call svm_init
+    SVM_L1_ENTER
 
     ; null: L2 VMMCALLs; exit 0x81 with RIP at the VMMCALL (it is not skipped).
     call vmcb_ident

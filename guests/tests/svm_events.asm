@@ -105,10 +105,7 @@ FRAME_ERR   equ SVM_L2_STACK - 48
 
 bits 32
 main:
-    call paging_build
-    LONG_MODE_ENTER
-    call idt64_init
-    call svm_init
+    SVM_L1_ENTER
     call l2_idt_build
 
     ; ================= exc_inject =================================================================

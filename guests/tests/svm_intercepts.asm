@@ -152,10 +152,7 @@ SEL_BEYOND equ 0x1f8                ; beyond the GDT limit
 
 bits 32
 main:
-    call paging_build
-    LONG_MODE_ENTER
-    call idt64_init
-    call svm_init
+    SVM_L1_ENTER
     mov rax, cr0
     mov [l1_cr0], rax
     mov rax, cr3

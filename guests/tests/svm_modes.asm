@@ -83,10 +83,7 @@ EFER_LMA    equ 1 << 10
 
 bits 32
 main:
-    call paging_build
-    LONG_MODE_ENTER
-    call idt64_init
-    call svm_init
+    SVM_L1_ENTER
 
     ; The 16-bit stub goes below 1 MiB; two 16-bit descriptors with its base go in the free GDT
     ; slots (L2 runs on L1's GDT).
