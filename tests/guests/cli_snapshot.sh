@@ -33,6 +33,21 @@ check_guest() {  # name, load option, image, cpu, machine, N...
 
 SVM_SMM="$BUILD/guests/tests/svm_smm.bin"
 check_guest svm_smm -bios "$SVM_SMM" qemu64,+svm q35,smm=on 1 500 3000 6000 9000 12000 13500
+
+# exit=off: save and run on; the output and status are the uninterrupted run's, and the file
+# restores. A -snapshot-at point the restored guest has already passed is an error.
+SMM_ARGS=("${COMMON[@]}" -machine q35,smm=on -cpu qemu64,+svm -bios "$SVM_SMM")
+"$VX86" "${SMM_ARGS[@]}" </dev/null >"$tmp/full" 2>/dev/null
+want=$?
+"$VX86" "${SMM_ARGS[@]}" -snapshot-at "4000,file=$tmp/mid,exit=off" </dev/null >"$tmp/on" 2>/dev/null
+st=$?
+[ $st -eq $want ] || fail "exit=off: status $st, want $want"
+cmp -s "$tmp/on" "$tmp/full" || fail "exit=off: output differs from the uninterrupted run"
+"$VX86" "${SMM_ARGS[@]}" -incoming "file:$tmp/mid" </dev/null >/dev/null 2>&1
+[ $? -eq $want ] || fail "exit=off: the snapshot it wrote does not restore"
+"$VX86" "${SMM_ARGS[@]}" -incoming "file:$tmp/mid" -snapshot-at "10,file=$tmp/x" </dev/null >/dev/null 2>"$tmp/err"
+[ $? -eq 1 ] || fail "-snapshot-at behind the restored point: not an error"
+grep -q "already retired" "$tmp/err" || fail "-snapshot-at behind the restored point: $(cat "$tmp/err")"
 check_guest exceptions -kernel "$BUILD/guests/tests/exceptions.elf" qemu64 q35 2 20000 40000 60000
 
 # inspect: sections, the vCPU in SMM entered from L2, the SMRAM map and VMCB12.

@@ -73,6 +73,11 @@ int main(int argc, char** argv) {
         // Run up to the requested instruction count (counted from power-on, so it carries on
         // across -incoming), save there, then go on or stop.
         const uint64_t now = m.vcpu().instructions_retired();
+        if (opts->snapshot_at < now) {
+            fmt::print(stderr, "vx86: -snapshot-at {}: the restored guest has already retired {} "
+                               "instructions\n", opts->snapshot_at, now);
+            return 1;
+        }
         const uint64_t until = opts->snapshot_at > now ? opts->snapshot_at - now : 0;
         if (until) r = m.run(std::min(until, budget));
         if (r.outcome == vx86::MachineOutcome::InsnLimit && r.instructions == until) {
