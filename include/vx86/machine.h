@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "vx86/migration.h"
 #include "vx86/status.h"
 #include "vx86/vm.h"
 
@@ -55,6 +56,16 @@ public:
     // failed save never damages an existing snapshot.
     virtual Status save_snapshot_file(const std::string& path) = 0;
     virtual Status restore_snapshot_file(const std::string& path) = 0;
+
+    // Live migration (vx86/migration.h). `fd` is a connected stream socket, owned (and closed) by
+    // the migration from here on. Refused while another migration of this machine is active.
+    virtual Result<std::unique_ptr<OutgoingMigration>> migrate(int fd,
+                                                               const MigrationParameters& p) = 0;
+    // The destination: reads a whole migration stream from `fd` (blocking), checks it like
+    // restore_snapshot does, loads it, answers the source, and leaves the machine ready to run
+    // from where the source stopped. Only on a machine that has not run yet. On failure the
+    // source is told why, and the machine is back at its power-on state.
+    virtual Status migrate_incoming(int fd) = 0;
 };
 
 // The snapshot decoded section by section (`vx86 inspect`): configuration, memory, devices, the

@@ -89,6 +89,13 @@ public:
         return Status::ok();
     }
 
+    Result<std::unique_ptr<OutgoingMigration>> migrate(int, const MigrationParameters&) override {
+        return {ErrorCode::Unsupported, "live migration is being built"};
+    }
+    Status migrate_incoming(int) override {
+        return {ErrorCode::Unsupported, "live migration is being built"};
+    }
+
 private:
     std::unique_ptr<machine::Board> m_board;
     api::VcpuImpl m_api;
