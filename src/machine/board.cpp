@@ -66,7 +66,10 @@ Status Board::build() {
     m_dirty_carry.assign((m_low_ram / kPage + 63) / 64, 0);
     if (auto st = map_low_ram(); !st) return st;
     if (m_high_ram) {
-        auto st = m_memory.set_slot({kRamHigh, 0, kFourGiB, m_high_ram, nullptr, 0});
+        m_high_backing = map_anonymous(m_high_ram);
+        if (!m_high_backing) return {ErrorCode::InvalidArgument, "cannot allocate guest RAM"};
+        m_high_carry.assign((m_high_ram / kPage + 63) / 64, 0);
+        auto st = m_memory.set_slot({kRamHigh, 0, kFourGiB, m_high_ram, m_high_backing.get(), 0});
         if (!st) return st;
     }
 
@@ -176,9 +179,51 @@ Status Board::map_low_ram() {
     return Status::ok();
 }
 
-uint8_t* Board::high_ram() {
-    const mem::MemSlot* s = m_memory.slot_by_id(kRamHigh);
-    return s ? s->host : nullptr;
+uint8_t* Board::high_ram() { return m_high_backing.get(); }
+
+void Board::set_dirty_logging(bool on) {
+    for (uint32_t id : kLowRamSlots)
+        if (m_memory.slot_by_id(id)) (void)m_memory.set_dirty_logging(id, on);
+    if (m_memory.slot_by_id(kRamHigh)) (void)m_memory.set_dirty_logging(kRamHigh, on);
+    std::fill(m_dirty_carry.begin(), m_dirty_carry.end(), 0);
+    std::fill(m_high_carry.begin(), m_high_carry.end(), 0);
+}
+
+std::vector<uint64_t> Board::dirty_pages(unsigned block, bool clear) {
+    std::vector<uint64_t>& carry = block == 0 ? m_dirty_carry : m_high_carry;
+    std::vector<uint64_t> out = carry;
+    if (clear) std::fill(carry.begin(), carry.end(), 0);
+    uint8_t* const base = ram_block(block);
+    auto take = [&](uint32_t id) {
+        const mem::MemSlot* s = m_memory.slot_by_id(id);
+        if (!s || !(s->flags & mem::SlotFlag::LOG_DIRTY)) return;
+        const uint64_t first = static_cast<uint64_t>(s->host - base) / kPage;
+        std::vector<uint64_t> bits;
+        if (clear) {
+            auto got = m_memory.get_and_clear_dirty(id);
+            if (!got) return;
+            bits = std::move(*got);
+        } else {
+            bits = s->dirty;
+        }
+        for (size_t w = 0; w < bits.size(); ++w)
+            for (uint64_t word = bits[w]; word; word &= word - 1) {
+                const uint64_t page = first + w * 64 + std::countr_zero(word);
+                out[page / 64] |= uint64_t{1} << (page % 64);
+            }
+    };
+    if (block == 0) {
+        for (uint32_t id : kLowRamSlots) take(id);
+    } else {
+        take(kRamHigh);
+    }
+    return out;
+}
+
+void Board::mark_dirty(unsigned block, std::span<const uint64_t> pages) {
+    std::vector<uint64_t>& carry = block == 0 ? m_dirty_carry : m_high_carry;
+    if (!dirty_logging()) return;
+    for (size_t w = 0; w < std::min(pages.size(), carry.size()); ++w) carry[w] |= pages[w];
 }
 
 bool Board::dirty_logging() const {

@@ -7,6 +7,7 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -102,6 +103,21 @@ public:
     // Whether the RAM slots log dirty pages (KVM_MEM_LOG_DIRTY_PAGES on kRamLow).
     bool dirty_logging() const;
 
+    // Guest RAM as blocks of backing memory, the unit of snapshots and migration: block 0 is RAM
+    // below 4 GiB (every view of it, in both address spaces), block 1 RAM from 4 GiB up.
+    static constexpr unsigned kRamBlocks = 2;
+    uint8_t* ram_block(unsigned block) { return block == 0 ? low_ram() : high_ram(); }
+    uint64_t ram_block_size(unsigned block) const { return block == 0 ? m_low_ram : m_high_ram; }
+    // Dirty logging on every RAM slot at once (what live migration needs). On: every page starts
+    // clean; off: the logs are dropped.
+    void set_dirty_logging(bool on);
+    // The pages of `block` written since logging started or the last clearing call, one bit per
+    // 4 KiB page of the block whichever view wrote them; `clear` re-arms logging for them (the
+    // harvest of a pre-copy pass). All zero while logging is off.
+    std::vector<uint64_t> dirty_pages(unsigned block, bool clear);
+    // ORs pages back into the block's log: pages harvested for a migration that then failed.
+    void mark_dirty(unsigned block, std::span<const uint64_t> pages);
+
 private:
     explicit Board(const BoardConfig& config);
     base::Status build();
@@ -126,9 +142,12 @@ private:
     uint64_t m_low_ram = 0, m_high_ram = 0;
     uint64_t m_bios_alias = 0;  // bytes of firmware aliased below 1 MiB
     devices::SmramView m_view;
+    std::shared_ptr<uint8_t> m_high_backing;  // RAM above 4 GiB (slot kRamHigh points into it)
     // Dirty pages of the low-RAM backing whose slot went away while no other slot with dirty
-    // logging mapped them; marked again when a view maps them (one bit per 4 KiB page).
+    // logging mapped them, or that mark_dirty gave back; reported by dirty_pages (one bit per
+    // 4 KiB page). m_high_carry: the same for block 1.
     std::vector<uint64_t> m_dirty_carry;
+    std::vector<uint64_t> m_high_carry;
 };
 
 }  // namespace vx86::machine

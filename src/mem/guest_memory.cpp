@@ -199,6 +199,23 @@ bool GuestMemory::write(unsigned as, uint64_t gpa, std::span<const uint8_t> in) 
     return ok;
 }
 
+base::Status GuestMemory::set_dirty_logging(uint32_t slot_id, bool on) {
+    for (auto& v : m_slots)
+        for (auto& s : v)
+            if (s->id == slot_id) {
+                if (on && !(s->flags & SlotFlag::LOG_DIRTY)) {
+                    s->dirty.assign((s->pages() + 63) / 64, 0);
+                    s->flags |= SlotFlag::LOG_DIRTY;
+                } else if (!on && (s->flags & SlotFlag::LOG_DIRTY)) {
+                    s->flags &= ~SlotFlag::LOG_DIRTY;
+                    std::vector<uint64_t>().swap(s->dirty);
+                }
+                ++m_map_epoch;  // cached write permissions must go through note_write again
+                return Status::ok();
+            }
+    return {ErrorCode::NotFound, "no memslot with id " + std::to_string(slot_id)};
+}
+
 base::Result<std::vector<uint64_t>> GuestMemory::get_and_clear_dirty(uint32_t slot_id) {
     for (auto& v : m_slots)
         for (auto& s : v)

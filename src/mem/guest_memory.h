@@ -101,6 +101,11 @@ public:
         return false;
     }
 
+    // Turns KVM_MEM_LOG_DIRTY_PAGES on or off for an existing slot in place (KVM allows changing
+    // a slot's flags without moving it): mapping, code generations and decoded code stay valid.
+    // Turning it on starts with a clean bitmap; turning it off drops the bitmap.
+    base::Status set_dirty_logging(uint32_t slot_id, bool on);
+
     // Get-and-clear of a slot's dirty bitmap (KVM_GET_DIRTY_LOG semantics).
     base::Result<std::vector<uint64_t>> get_and_clear_dirty(uint32_t slot_id);
 

@@ -103,9 +103,12 @@ uint64_t max_payload(uint32_t type) {
         case kRecMemoryLayout:
             return 64 * kKiB;
         case kRecRamChunk:
+        case kRecRamPages:
             return 16 * kMiB + 4 * kKiB;
         case kRecIteration:
             return 64;
+        case kRecVerdict:
+            return 64 * kKiB;
         case kRecEnd:
             return kEndPayloadSize;
         default:
@@ -141,10 +144,17 @@ void ContainerWriter::add(uint32_t type, uint16_t version, uint16_t flags,
     ++m_records;
 }
 
+std::vector<uint8_t> ContainerWriter::drain() {
+    m_drained_crc = crc32c(m_out, m_drained_crc);
+    std::vector<uint8_t> out;
+    out.swap(m_out);
+    return out;
+}
+
 std::vector<uint8_t> ContainerWriter::finish() {
     std::vector<uint8_t> end;
     put_le(end, m_records, 8);
-    put_le(end, crc32c(m_out), 4);
+    put_le(end, crc32c(m_out, m_drained_crc), 4);
     add(kRecEnd, kEndVersion, kRecordCritical, end);
     m_records = 0;
     return std::move(m_out);
@@ -195,28 +205,41 @@ Result<Header> parse_header(std::span<const uint8_t> bytes) {
     return h;
 }
 
-Result<Container> parse_container(std::span<const uint8_t> bytes,
-                                  const SupportedVersion& supported) {
-    auto header = parse_header(bytes);
-    if (!header) return header.status();
-    Container c;
-    c.header = *header;
+Result<std::span<const uint8_t>> SpanSource::take(uint64_t n) {
+    const uint64_t k = std::min<uint64_t>(n, m_bytes.size() - m_pos);
+    const auto out = m_bytes.subspan(m_pos, k);
+    m_pos += k;
+    return out;
+}
 
-    uint64_t pos = kHeaderSize;
-    uint64_t count = 0;                                      // records before the end record
-    uint32_t prefix_crc = crc32c(bytes.first(kHeaderSize));  // of bytes [0, pos)
+ContainerReader::ContainerReader(ByteSource& source, SupportedVersion supported)
+    : m_src(source), m_supported(std::move(supported)) {}
+
+Result<Header> ContainerReader::header() {
+    auto bytes = m_src.take(kHeaderSize);
+    if (!bytes) return bytes.status();
+    auto h = parse_header(*bytes);
+    if (h) m_prefix_crc = crc32c(*bytes);
+    return h;
+}
+
+Result<std::optional<Record>> ContainerReader::next() {
     for (;;) {
-        const uint64_t left = bytes.size() - pos;
-        if (left < kRecordHeaderSize) {
-            if (left == 0)
-                return bad(
-                    fmt::format("truncated snapshot: {}, end record missing", records_read(count)));
+        const uint64_t pos = m_src.offset();
+        auto head = m_src.take(kRecordHeaderSize);
+        if (!head) return head.status();
+        if (head->size() < kRecordHeaderSize) {
+            if (head->empty())
+                return bad(fmt::format("truncated snapshot: {}, end record missing",
+                                       records_read(m_count)));
             return bad(fmt::format(
                 "truncated snapshot: record header at offset {} incomplete ({} of {} bytes); {}, "
                 "end record missing",
-                pos, left, kRecordHeaderSize, records_read(count)));
+                pos, head->size(), kRecordHeaderSize, records_read(m_count)));
         }
-        ByteReader r(bytes.subspan(pos, kRecordHeaderSize));
+        std::array<uint8_t, kRecordHeaderSize> header;
+        std::copy(head->begin(), head->end(), header.begin());
+        ByteReader r(header);
         const uint32_t type = r.u32();
         const uint16_t version = r.u16();
         const uint16_t flags = r.u16();
@@ -230,20 +253,20 @@ Result<Container> parse_container(std::span<const uint8_t> bytes,
             return bad(
                 fmt::format("{}: length {} exceeds the limit for this record type ({} bytes)",
                             where(), length, cap));
-        const uint64_t after_header = left - kRecordHeaderSize;
-        if (length + kRecordTrailerSize > after_header)
+        auto body = m_src.take(length + kRecordTrailerSize);
+        if (!body) return body.status();
+        if (body->size() < length + kRecordTrailerSize)
             return bad(fmt::format(
                 "truncated snapshot: {} needs {} bytes after its header, {} remain; {}, end record "
                 "missing",
-                where(), length + kRecordTrailerSize, after_header, records_read(count)));
+                where(), length + kRecordTrailerSize, body->size(), records_read(m_count)));
 
-        const auto framed = bytes.subspan(pos, kRecordHeaderSize + length);
-        const uint32_t stored_crc = load_u32(bytes, pos + kRecordHeaderSize + length);
-        const uint32_t computed_crc = crc32c(framed);
+        const auto payload = body->first(length);
+        const uint32_t stored_crc = load_u32(*body, length);
+        const uint32_t computed_crc = crc32c(payload, crc32c(header));
         if (stored_crc != computed_crc)
             return bad(fmt::format("{}: CRC mismatch (stored {:#010x}, computed {:#010x})", where(),
                                    stored_crc, computed_crc));
-        const uint64_t next = pos + kRecordHeaderSize + length + kRecordTrailerSize;
 
         if (type == kRecEnd) {
             if (version != kEndVersion)
@@ -252,49 +275,68 @@ Result<Container> parse_container(std::span<const uint8_t> bytes,
             if (length != kEndPayloadSize)
                 return bad(fmt::format("{}: end record payload is {} bytes, expected {}", where(),
                                        length, kEndPayloadSize));
-            ByteReader end(framed.subspan(kRecordHeaderSize));
+            ByteReader end(payload);
             const uint64_t stored_count = end.u64();
             const uint32_t stored_prefix = end.u32();
-            if (stored_count != count)
+            if (stored_count != m_count)
                 return bad(fmt::format("{}: end record counts {} records, {} found", where(),
-                                       stored_count, count));
-            if (stored_prefix != prefix_crc)
+                                       stored_count, m_count));
+            if (stored_prefix != m_prefix_crc)
                 return bad(
                     fmt::format("{}: whole-file CRC mismatch (stored {:#010x}, computed {:#010x})",
-                                where(), stored_prefix, prefix_crc));
-            if (next != bytes.size())
-                return bad(fmt::format("{} trailing bytes after the end record at offset {}",
-                                       bytes.size() - next, pos));
-            return c;
+                                where(), stored_prefix, m_prefix_crc));
+            return std::optional<Record>();
         }
 
-        if (count == kMaxRecords)
+        if (m_count == kMaxRecords)
             return bad(fmt::format("{}: more than {} records", where(), kMaxRecords));
-        const uint16_t newest = supported ? supported(type) : 0;
+        const uint64_t framed = kRecordHeaderSize + length;
+        if (framed < kCombineThreshold)
+            m_prefix_crc = crc32c(payload, crc32c(header, m_prefix_crc));
+        else
+            m_prefix_crc = crc32c_combine(m_prefix_crc, computed_crc, framed);
+        m_prefix_crc = crc32c(body->subspan(length), m_prefix_crc);
+        ++m_count;
+
+        const uint16_t newest = m_supported ? m_supported(type) : 0;
         if (newest == 0) {
             if (flags & kRecordCritical)
                 return bad(fmt::format(
                     "{}: critical record of a type this vx86 does not know (needs a newer vx86)",
                     where()));
-            c.skipped.push_back(type);
-        } else if (version == 0) {
+            m_skipped.push_back(type);
+            continue;
+        }
+        if (version == 0)
             return bad(fmt::format("{}: version 0 is not a valid record version", where()));
-        } else if (version > newest) {
+        if (version > newest)
             return bad(fmt::format("{}: version {} needs a newer vx86 (this one reads up to {})",
                                    where(), version, newest));
-        } else {
-            c.records.push_back(
-                Record{type, version, flags, pos, framed.subspan(kRecordHeaderSize)});
-        }
-
-        if (framed.size() < kCombineThreshold)
-            prefix_crc = crc32c(framed, prefix_crc);
-        else
-            prefix_crc = crc32c_combine(prefix_crc, computed_crc, framed.size());
-        prefix_crc = crc32c(bytes.subspan(pos + framed.size(), kRecordTrailerSize), prefix_crc);
-        ++count;
-        pos = next;
+        return std::optional<Record>(Record{type, version, flags, pos, payload});
     }
+}
+
+Result<Container> parse_container(std::span<const uint8_t> bytes,
+                                  const SupportedVersion& supported) {
+    SpanSource src(bytes);
+    ContainerReader reader(src, supported);
+    auto header = reader.header();
+    if (!header) return header.status();
+    Container c;
+    c.header = *header;
+    for (;;) {
+        auto rec = reader.next();
+        if (!rec) return rec.status();
+        if (!*rec) break;
+        c.records.push_back(**rec);
+    }
+    c.skipped = reader.skipped();
+    if (src.remaining()) {
+        const uint64_t end_at = src.offset() - kRecordHeaderSize - kEndPayloadSize - kRecordTrailerSize;
+        return bad(fmt::format("{} trailing bytes after the end record at offset {}",
+                               src.remaining(), end_at));
+    }
+    return c;
 }
 
 }  // namespace vx86::state

@@ -21,6 +21,7 @@
 #include <array>
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <span>
 #include <string>
 #include <vector>
@@ -45,9 +46,12 @@ enum RecordType : uint32_t {
     kRecCpuModel = 0x0002,       // the CPUID model
     kRecMemoryLayout = 0x0010,   // RAM blocks
     kRecRamChunk = 0x0011,       // a run of pages of one RAM block
+    kRecRamPages = 0x0012,       // migration: some pages of a run (the dirty ones of a pass)
+    kRecDirtyLog = 0x0013,       // the dirty-page log of one RAM block (while logging is on)
     kRecVcpu = 0x0100,           // + vCPU index (0x0100..0x01ff)
     kRecDevice = 0x0200,         // + device index (0x0200..0x02ff)
     kRecIteration = 0x0f00,      // migration: end of one pre-copy pass
+    kRecVerdict = 0x0f01,        // migration: the destination's answer (accepted or why not)
     kRecEnd = 0xffff,
 };
 inline constexpr uint16_t kRecordCritical = 1u << 0;
@@ -79,14 +83,60 @@ public:
     void add(uint32_t type, uint16_t version, uint16_t flags, std::span<const uint8_t> payload);
     std::vector<uint8_t> finish();
     size_t size() const { return m_out.size(); }
+    // The bytes added since the last drain (a stream sends them as it goes); the end record's
+    // whole-prefix CRC still covers them.
+    std::vector<uint8_t> drain();
 
 private:
     std::vector<uint8_t> m_out;
     uint64_t m_records = 0;
+    uint32_t m_drained_crc = 0;  // of the bytes drain() handed out
 };
 
 // For each record type the reader knows, the newest version it decodes; 0 = unknown type.
 using SupportedVersion = std::function<uint16_t(uint32_t type)>;
+
+// Where container bytes come from: a buffer (a file read whole) or a socket (a migration stream).
+class ByteSource {
+public:
+    virtual ~ByteSource() = default;
+    // The next `n` bytes, or fewer only at the end of the input. The span stays valid until the
+    // next call (for a buffer: as long as the buffer). Errors are the transport's (ErrorCode::Io).
+    virtual base::Result<std::span<const uint8_t>> take(uint64_t n) = 0;
+    // Bytes consumed so far (the offset that messages name).
+    virtual uint64_t offset() const = 0;
+};
+
+class SpanSource final : public ByteSource {
+public:
+    explicit SpanSource(std::span<const uint8_t> bytes) : m_bytes(bytes) {}
+    base::Result<std::span<const uint8_t>> take(uint64_t n) override;
+    uint64_t offset() const override { return m_pos; }
+    uint64_t remaining() const { return m_bytes.size() - m_pos; }
+
+private:
+    std::span<const uint8_t> m_bytes;
+    uint64_t m_pos = 0;
+};
+
+// Reads a container record by record with every check parse_container makes, so a stream can be
+// applied as it arrives. next() returns the records the reader knows (unknown non-critical ones
+// are skipped and listed in skipped()), then std::nullopt once the end record has been checked.
+class ContainerReader {
+public:
+    ContainerReader(ByteSource& source, SupportedVersion supported);
+    base::Result<Header> header();
+    base::Result<std::optional<Record>> next();
+    const std::vector<uint32_t>& skipped() const { return m_skipped; }
+    uint64_t records() const { return m_count; }
+
+private:
+    ByteSource& m_src;
+    SupportedVersion m_supported;
+    uint64_t m_count = 0;     // records before the end record
+    uint32_t m_prefix_crc = 0;  // of every byte read so far
+    std::vector<uint32_t> m_skipped;
+};
 
 struct Container {
     Header header;

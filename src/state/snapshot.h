@@ -14,12 +14,6 @@
 
 namespace vx86::state {
 
-// Record versions this vx86 writes and reads.
-inline constexpr uint16_t kMachineConfigVersion = 1;
-inline constexpr uint16_t kMemoryLayoutVersion = 1;
-inline constexpr uint16_t kRamChunkVersion = 1;
-inline constexpr uint16_t kDeviceRecordVersion = 1;
-
 struct SaveOptions {
     int drop_cpu_field = -1;  // tests only: see encode_cpu
 };

@@ -272,10 +272,13 @@ TEST(ContainerTest, MaxPayloadCaps) {
     EXPECT_EQ(max_payload(kRecVcpu + 0xff), 1u << 20);
     EXPECT_EQ(max_payload(kRecDevice), 1u << 20);
     EXPECT_EQ(max_payload(kRecDevice + 0xff), 1u << 20);
+    EXPECT_EQ(max_payload(kRecRamPages), (16u << 20) + (4u << 10));
+    EXPECT_EQ(max_payload(kRecDirtyLog), 16u << 20);
     EXPECT_EQ(max_payload(kRecIteration), 64u);
+    EXPECT_EQ(max_payload(kRecVerdict), 64u << 10);
     EXPECT_EQ(max_payload(kRecEnd), 12u);
     for (uint32_t other :
-         {0x0000u, 0x0003u, 0x0020u, 0x00ffu, 0x0300u, 0x0f01u, 0xfffeu, 0x10000u, 0xffffffffu})
+         {0x0000u, 0x0003u, 0x0020u, 0x00ffu, 0x0300u, 0x0f02u, 0xfffeu, 0x10000u, 0xffffffffu})
         EXPECT_EQ(max_payload(other), 16u << 20) << std::hex << other;
 }
 

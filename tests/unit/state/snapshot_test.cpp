@@ -6,6 +6,7 @@
 // at a time and requires the comparison to catch it.
 #include "state/snapshot.h"
 
+#include <bit>
 #include <gtest/gtest.h>
 
 #include <cstring>
@@ -263,6 +264,38 @@ TEST(SnapshotDevices, SerialReceiveFifoIsKept) {
     EXPECT_EQ(save_machine(*fresh), blob);
 }
 
+// Dirty-log state travels: logging stays on, the same pages are reported, and saving does not
+// harvest them.
+TEST(SnapshotDevices, DirtyLogStateIsKept) {
+    std::string serial, s2;
+    auto b = make_board(kGuests[0], &serial);
+    b->run(2000);
+    b->set_dirty_logging(true);
+    b->run(30000);
+    const auto low = b->dirty_pages(0, false);
+    uint64_t dirty = 0;
+    for (uint64_t w : low) dirty += static_cast<uint64_t>(std::popcount(w));
+    ASSERT_GT(dirty, 0u) << "the guest wrote nothing; the test would prove nothing";
+    const auto blob = save_machine(*b);
+    EXPECT_EQ(b->dirty_pages(0, false), low) << "saving changed the dirty log";
+    auto fresh = make_board(kGuests[0], &s2);
+    ASSERT_TRUE(restore_machine(*fresh, blob));
+    EXPECT_TRUE(fresh->dirty_logging());
+    EXPECT_EQ(fresh->dirty_pages(0, false), low);
+    EXPECT_EQ(save_machine(*fresh), blob);
+    // Both go on logging the same pages.
+    b->dirty_pages(0, true);
+    fresh->dirty_pages(0, true);
+    b->run(20000);
+    fresh->run(20000);
+    EXPECT_EQ(fresh->dirty_pages(0, true), b->dirty_pages(0, true));
+    // And a snapshot without logging turns it off on a board that had it on.
+    auto plain = make_board(kGuests[0], &s2);
+    plain->run(1000);
+    ASSERT_TRUE(restore_machine(*fresh, save_machine(*plain)));
+    EXPECT_FALSE(fresh->dirty_logging());
+}
+
 // ---- bad snapshots ----------------------------------------------------------------------------
 
 struct SnapshotErrors : ::testing::Test {
@@ -364,8 +397,9 @@ TEST_F(SnapshotErrors, SemanticViolationsNameTheField) {
                    }),
                    "beyond RAM block");
     expect_refused(edited(good, kRecRamChunk, [](std::vector<uint8_t>& p) { p[16] = 7; }), "page tag");
-    // Dirty-log state is not restorable yet: a snapshot that says logging was on is refused.
-    expect_refused(edited(good, kRecMemoryLayout, [](std::vector<uint8_t>& p) { p.back() = 1; }), "dirty logging");
+    // A layout that says logging was on, without the logs.
+    expect_refused(edited(good, kRecMemoryLayout, [](std::vector<uint8_t>& p) { p.back() = 1; }),
+                   "has no dirty log");
     // A receive FIFO over its cap.
     expect_refused(edited(good, kRecDevice + 4, [](std::vector<uint8_t>& p) {
                        const uint32_t huge = 1u << 20;
