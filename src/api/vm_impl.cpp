@@ -1,9 +1,13 @@
 // Public Vm and Machine factories: the only place that sees both machine/ and the public types.
 // Each Vm owns its memory, port bus and vCPU; two Vms never share state.
+#include <unistd.h>
+
 #include <memory>
 
 #include "api/vcpu_impl.h"
 #include "machine/board.h"
+#include "state/migration_source.h"
+#include "state/migration_target.h"
 #include "state/snapshot.h"
 #include "vx86/machine.h"
 #include "vx86/vm.h"
@@ -61,6 +65,7 @@ public:
     explicit MachineImpl(std::unique_ptr<machine::Board> b) : m_board(std::move(b)), m_api(m_board->vcpu()) {}
 
     MachineResult run(uint64_t max_insns) override {
+        m_used = true;
         const machine::RunResult r = m_board->run(max_insns);
         MachineOutcome o = MachineOutcome::Halted;
         switch (r.outcome) {
@@ -76,7 +81,9 @@ public:
 
     std::vector<uint8_t> save_snapshot() override { return state::save_machine(*m_board); }
     Status restore_snapshot(std::span<const uint8_t> snapshot) override {
-        return state::restore_machine(*m_board, snapshot);
+        Status st = state::restore_machine(*m_board, snapshot);
+        if (st) m_used = true;
+        return st;
     }
     Status save_snapshot_file(const std::string& path) override {
         return state::write_file_atomically(path, state::save_machine(*m_board));
@@ -86,22 +93,50 @@ public:
         if (!bytes) return bytes.status();
         if (auto st = state::restore_machine(*m_board, *bytes); !st)
             return {st.code(), path + ": " + st.message()};
+        m_used = true;
         return Status::ok();
     }
 
-    Result<std::unique_ptr<OutgoingMigration>> migrate(int, const MigrationParameters&) override {
-        return {ErrorCode::Unsupported, "live migration is being built"};
+    Result<std::unique_ptr<OutgoingMigration>> migrate(int fd, const MigrationParameters& p) override {
+        if (*m_migrating) {
+            ::close(fd);
+            return {ErrorCode::State, "a migration of this machine is already active"};
+        }
+        return std::unique_ptr<OutgoingMigration>(
+            std::make_unique<state::MigrationSource>(*m_board, fd, p, m_migrating));
     }
-    Status migrate_incoming(int) override {
-        return {ErrorCode::Unsupported, "live migration is being built"};
+    Status migrate_incoming(int fd) override {
+        if (m_used) {
+            ::close(fd);
+            return {ErrorCode::State, "incoming migration needs a machine that has not run yet"};
+        }
+        m_used = true;
+        Status st = state::receive_migration(*m_board, fd);
+        ::close(fd);
+        if (!st) m_used = false;  // back at power-on
+        return st;
     }
 
 private:
     std::unique_ptr<machine::Board> m_board;
     api::VcpuImpl m_api;
+    std::shared_ptr<bool> m_migrating = std::make_shared<bool>(false);
+    bool m_used = false;  // has run or been restored: no longer a migration target
 };
 
 }  // namespace
+
+const char* migration_status_name(MigrationStatus s) {
+    switch (s) {
+        case MigrationStatus::None: return "none";
+        case MigrationStatus::Setup: return "setup";
+        case MigrationStatus::Active: return "active";
+        case MigrationStatus::Completed: return "completed";
+        case MigrationStatus::Failed: return "failed";
+        case MigrationStatus::Cancelled: return "cancelled";
+    }
+    return "unknown";
+}
 
 Result<std::string> describe_snapshot(std::span<const uint8_t> snapshot) {
     return state::describe_snapshot(snapshot);

@@ -22,10 +22,6 @@ uint64_t fnv1a(std::span<const uint8_t> b, uint64_t h = 0xcbf29ce484222325ull) {
     return h;
 }
 
-bool page_is_zero(const uint8_t* p) {
-    static const uint8_t zero[kPage] = {};
-    return std::memcmp(p, zero, kPage) == 0;
-}
 
 std::vector<std::string> split_lines(std::string_view t) {
     std::vector<std::string> out;
@@ -153,6 +149,18 @@ Status decode_device(size_t index, std::span<const uint8_t> payload, DeviceState
 
 }  // namespace
 
+bool page_is_zero(const uint8_t* p) {
+    static const uint8_t zero[kPage] = {};
+    return std::memcmp(p, zero, kPage) == 0;
+}
+
+void store_page(uint8_t* dst, const uint8_t* data) {
+    if (data)
+        std::memcpy(dst, data, kPage);
+    else if (!page_is_zero(dst))
+        std::memset(dst, 0, kPage);
+}
+
 // The options a snapshot depends on, one "key=value" line each, in a fixed order. Images are
 // identified by size and FNV-1a hash: a restore needs the same firmware and kernel (the kernel
 // is reloaded on reset).
@@ -205,7 +213,7 @@ Status bad_record(const Record& rec, std::string_view why) {
             fmt::format("record {:#06x} at offset {}: {}", rec.type, rec.offset, why)};
 }
 
-void add_setup_records(ContainerWriter& out, machine::Board& b) {
+void add_setup_records(ContainerWriter& out, machine::Board& b, bool dirty_logging) {
     const std::string config = config_text(b);
     out.add(kRecMachineConfig, kMachineConfigVersion, kRecordCritical,
             {reinterpret_cast<const uint8_t*>(config.data()), config.size()});
@@ -215,7 +223,7 @@ void add_setup_records(ContainerWriter& out, machine::Board& b) {
         layout.u32(blk);
         layout.u64(b.ram_block_size(blk));
     }
-    layout.boolean(b.dirty_logging());
+    layout.boolean(dirty_logging);
     out.add(kRecMemoryLayout, kMemoryLayoutVersion, kRecordCritical, layout.data());
 }
 
@@ -248,8 +256,9 @@ uint32_t add_ram_record(ContainerWriter& out, machine::Board& b, uint32_t block,
     return data;
 }
 
-void add_state_records(ContainerWriter& out, machine::Board& b, int drop_cpu_field) {
-    if (b.dirty_logging()) {
+void add_state_records(ContainerWriter& out, machine::Board& b, bool dirty_logging,
+                       int drop_cpu_field) {
+    if (dirty_logging) {
         // The log as it stands; saving does not clear it (a snapshot never changes the machine).
         for (uint32_t blk = 0; blk < kNumBlocks; ++blk) {
             if (!b.ram_block_size(blk)) continue;

@@ -56,16 +56,23 @@ std::array<uint8_t, 24> fingerprint(const std::string& config);
 // The newest version of each record type this vx86 reads (0: unknown), for ContainerReader.
 uint16_t supported_version(uint32_t type);
 
+bool page_is_zero(const uint8_t* page);
+// Stores one received page (nullptr: a zero page). A zero page over a page that is already zero
+// is not written, so never-touched guest RAM stays unallocated on the host.
+void store_page(uint8_t* dst, const uint8_t* data);
+
 // ---- encoding ----------------------------------------------------------------------------------
-// Configuration and memory layout: what the other side checks before any RAM.
-void add_setup_records(ContainerWriter& out, machine::Board& board);
+// Configuration and memory layout: what the other side checks before any RAM. The layout says
+// whether dirty logging is on (and then add_state_records sends the logs).
+void add_setup_records(ContainerWriter& out, machine::Board& board, bool dirty_logging);
 // Pages [first, first + count) of a RAM block (count <= kPagesPerChunk) as one record: a file's
 // kRecRamChunk (every page), or, with `only` (one bit per page of the block), a stream's
 // kRecRamPages holding just those pages. Returns the number of pages with data.
 uint32_t add_ram_record(ContainerWriter& out, machine::Board& board, uint32_t block, uint64_t first,
                         uint32_t count, const uint64_t* only = nullptr);
-// The dirty log (while logging is on), the devices and the vCPU (drop_cpu_field: tests only).
-void add_state_records(ContainerWriter& out, machine::Board& board, int drop_cpu_field = -1);
+// The dirty log (with `dirty_logging`), the devices and the vCPU (drop_cpu_field: tests only).
+void add_state_records(ContainerWriter& out, machine::Board& board, bool dirty_logging,
+                       int drop_cpu_field = -1);
 
 // ---- decoding ----------------------------------------------------------------------------------
 // Everything but RAM contents, decoded and checked.

@@ -84,14 +84,14 @@ std::vector<uint8_t> save_machine(machine::Board& b, const SaveOptions& o) {
     h.producer = {0, 1, 0};
     h.fingerprint = fingerprint(config_text(b));
     ContainerWriter out(h);
-    add_setup_records(out, b);
+    add_setup_records(out, b, b.dirty_logging());
     for (uint32_t blk = 0; blk < kNumBlocks; ++blk) {
         const uint64_t npages = b.ram_block_size(blk) / kPage;
         for (uint64_t first = 0; first < npages; first += kPagesPerChunk)
             add_ram_record(out, b, blk, first,
                            static_cast<uint32_t>(std::min<uint64_t>(kPagesPerChunk, npages - first)));
     }
-    add_state_records(out, b, o.drop_cpu_field);
+    add_state_records(out, b, b.dirty_logging(), o.drop_cpu_field);
     return out.finish();
 }
 
@@ -106,8 +106,7 @@ Status restore_machine(machine::Board& b, std::span<const uint8_t> bytes) {
         uint8_t* const ram = b.ram_block(blk);
         for (size_t p = 0; p < st.pages[blk].size(); ++p) {
             uint8_t* dst = ram + p * kPage;
-            if (st.pages[blk][p]) std::memcpy(dst, st.pages[blk][p], kPage);
-            else std::memset(dst, 0, kPage);
+            store_page(dst, st.pages[blk][p]);
         }
     }
     commit(b, st.image);
