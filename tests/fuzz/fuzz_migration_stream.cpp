@@ -53,6 +53,7 @@ Fixture& fixture() {
         std::fclose(out);
         fx->board = make_board(path);
         auto src = make_board(path);
+        auto check = make_board(path);
         std::remove(path.c_str());
         fx->power_on = state::save_machine(*fx->board);
         src->run(20);
@@ -70,6 +71,10 @@ Fixture& fixture() {
         state::add_ram_record(w, *src, 0, 0, 1, one.data());
         state::add_state_records(w, *src, false);
         fx->valid = w.finish();
+        // The seed must be a stream the destination accepts, or the edits test nothing.
+        state::SpanSource in(fx->valid);
+        if (!state::receive_migration(*check, in, [](std::span<const uint8_t>) {})) std::abort();
+        if (state::save_machine(*check) != state::save_machine(*src)) std::abort();
         return fx;
     }();
     return *f;
