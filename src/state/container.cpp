@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <exception>
 #include <string_view>
 
 #include "state/byte_io.h"
@@ -142,6 +143,14 @@ void ContainerWriter::add(uint32_t type, uint16_t version, uint16_t flags,
     m_out.insert(m_out.end(), payload.begin(), payload.end());
     put_le(m_out, crc32c(std::span<const uint8_t>(m_out).subspan(start)), 4);
     ++m_records;
+}
+
+void ContainerWriter::reserve(size_t bytes) {
+    try {
+        m_out.reserve(m_out.size() + bytes);
+    } catch (const std::exception&) {
+        // Only a hint.
+    }
 }
 
 std::vector<uint8_t> ContainerWriter::drain() {

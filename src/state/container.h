@@ -83,6 +83,9 @@ public:
     void add(uint32_t type, uint16_t version, uint16_t flags, std::span<const uint8_t> payload);
     std::vector<uint8_t> finish();
     size_t size() const { return m_out.size(); }
+    // Room for `bytes` more without reallocating (a RAM-sized snapshot grows in one piece); a
+    // hint only: if the host refuses that much address space, the buffer grows as needed.
+    void reserve(size_t bytes);
     // The bytes added since the last drain (a stream sends them as it goes); the end record's
     // whole-prefix CRC still covers them.
     std::vector<uint8_t> drain();

@@ -84,6 +84,11 @@ std::vector<uint8_t> save_machine(machine::Board& b, const SaveOptions& o) {
     h.producer = {0, 1, 0};
     h.fingerprint = fingerprint(config_text(b));
     ContainerWriter out(h);
+    // Upper bound of the RAM records: untouched reserved memory costs the host nothing, and the
+    // buffer never has to be copied to grow.
+    uint64_t ram = 0;
+    for (uint32_t blk = 0; blk < kNumBlocks; ++blk) ram += b.ram_block_size(blk) / kPage * (kPage + 1);
+    out.reserve(ram + (1u << 20));
     add_setup_records(out, b, b.dirty_logging());
     for (uint32_t blk = 0; blk < kNumBlocks; ++blk) {
         const uint64_t npages = b.ram_block_size(blk) / kPage;
