@@ -34,6 +34,53 @@ struct Sregs {
     uint64_t apic_base;
 };
 
+// kvm_sregs2 (KVM_GET/SET_SREGS2): Sregs plus the four PAE page-directory-pointer entries, and no
+// interrupt bitmap (pending interrupts travel in VcpuEvents).
+constexpr uint64_t kSregs2PdptrsValid = 1;  // KVM_SREGS2_FLAGS_PDPTRS_VALID
+
+struct Sregs2 {
+    Segment cs, ds, es, fs, gs, ss;
+    Segment tr, ldt;
+    Dtable gdt, idt;
+    uint64_t cr0, cr2, cr3, cr4, cr8;
+    uint64_t efer;
+    uint64_t apic_base;
+    uint64_t flags;      // kSregs2* bits
+    uint64_t pdptrs[4];  // meaningful with kSregs2PdptrsValid: legacy PAE paging only
+};
+
+// kvm_debugregs (KVM_GET/SET_DEBUGREGS). DR4/DR5 are aliases of DR6/DR7 and not separate state.
+struct DebugRegs {
+    uint64_t db[4];  // DR0-DR3
+    uint64_t dr6, dr7;
+    uint64_t flags;  // none defined: must be 0
+};
+
+// kvm_mp_state (KVM_GET/SET_MP_STATE) values. vx86 has one vCPU and no local APIC, so it can be
+// only RUNNABLE or HALTED; the others name states of APs, of an in-kernel LAPIC or of s390/arm64.
+constexpr uint32_t kMpStateRunnable = 0;
+constexpr uint32_t kMpStateUninitialized = 1;
+constexpr uint32_t kMpStateInitReceived = 2;
+constexpr uint32_t kMpStateHalted = 3;
+constexpr uint32_t kMpStateSipiReceived = 4;
+constexpr uint32_t kMpStateStopped = 5;
+constexpr uint32_t kMpStateCheckStop = 6;
+constexpr uint32_t kMpStateOperating = 7;
+constexpr uint32_t kMpStateLoad = 8;
+constexpr uint32_t kMpStateApResetHold = 9;
+constexpr uint32_t kMpStateSuspended = 10;
+
+struct MpState {
+    uint32_t mp_state;
+};
+
+// One entry of kvm_msrs (KVM_GET/SET_MSRS).
+struct MsrEntry {
+    uint32_t index;
+    uint32_t reserved;  // ignored
+    uint64_t data;
+};
+
 // Nested SVM state for save/restore and migration, shaped after KVM's struct kvm_nested_state in
 // its SVM format (KVM_GET/SET_NESTED_STATE), plus what seed 004 proposed on top of it.
 // The L2 guest's own registers are not in it: while in guest mode, Regs/Sregs/MSRs are L2's,

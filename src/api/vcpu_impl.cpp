@@ -1,14 +1,18 @@
-// Public vCPU API: conversions between cpu::CpuState and the KVM-shaped structs, with the
-// consistency checks KVM applies to KVM_SET_SREGS (reserved bits, long-mode coherence).
+// Public vCPU API: conversions between cpu::CpuState and the KVM-shaped register structs (Regs,
+// Sregs, Sregs2 with PDPTEs, DebugRegs), with the checks KVM applies when they are set.
 #include "api/vcpu_impl.h"
 
 #include <algorithm>
+#include <cstring>
+
+#include <fmt/format.h>
 
 #include "arch/control_regs.h"
 #include "arch/descriptor.h"
 #include "arch/msr.h"
 #include "arch/paging.h"
 #include "cpu/exec/dispatch.h"
+#include "cpu/state/supported_bits.h"
 
 namespace vx86::api {
 
@@ -96,9 +100,12 @@ Status VcpuImpl::set_regs(const Regs& r) {
     return Status::ok();
 }
 
-Sregs VcpuImpl::get_sregs() const {
+// ---- Sregs and Sregs2 share everything up to apic_base --------------------------------------
+
+template <class S>
+S VcpuImpl::get_sregs_common() const {
     const cpu::CpuState& s = m_v.state();
-    Sregs o{};
+    S o{};
     o.cs = to_api(s.seg[cpu::CS]);
     o.ds = to_api(s.seg[cpu::DS]);
     o.es = to_api(s.seg[cpu::ES]);
@@ -115,20 +122,35 @@ Sregs VcpuImpl::get_sregs() const {
     return o;
 }
 
-Status VcpuImpl::set_sregs(const Sregs& r) {
-    if (r.cr0 >> 32) return {ErrorCode::InvalidArgument, "CR0 bits 63:32 are reserved"};
-    if ((r.cr0 & Cr0::PG) && !(r.cr0 & Cr0::PE))
-        return {ErrorCode::InvalidArgument, "CR0.PG requires CR0.PE"};
-    if (r.efer & ~(Efer::SCE | Efer::LME | Efer::LMA | Efer::NXE | Efer::SVME))
-        return {ErrorCode::InvalidArgument, "EFER has reserved or unsupported bits set"};
+// What KVM_SET_SREGS checks (kvm_is_valid_sregs: CR0/CR4/EFER validity and long-mode coherence),
+// against this CPU model's bits, so that everything accepted is a state a snapshot restores.
+template <class S>
+Status VcpuImpl::check_sregs_common(const S& r) const {
+    const cpu::CpuFeatures& f = m_v.core().features;
+    auto bad = [](std::string msg) { return Status{ErrorCode::InvalidArgument, std::move(msg)}; };
+    if (r.cr0 >> 32) return bad("CR0 bits 63:32 are reserved");
+    if ((r.cr0 & Cr0::PG) && !(r.cr0 & Cr0::PE)) return bad("CR0.PG requires CR0.PE");
+    if ((r.cr0 & Cr0::NW) && !(r.cr0 & Cr0::CD)) return bad("CR0.NW requires CR0.CD");
+    if (r.cr4 & ~cpu::cr4_supported(f))
+        return bad(fmt::format("CR4 bits {:#x} are reserved or not implemented by this CPU model",
+                               r.cr4 & ~cpu::cr4_supported(f)));
+    if (r.efer & ~cpu::efer_supported(f))
+        return bad("EFER has reserved bits or bits this CPU model does not implement");
     const bool lma_expected = (r.efer & Efer::LME) && (r.cr0 & Cr0::PG);
     if (static_cast<bool>(r.efer & Efer::LMA) != lma_expected)
-        return {ErrorCode::InvalidArgument, "EFER.LMA must equal EFER.LME && CR0.PG"};
-    if (lma_expected && !(r.cr4 & Cr4::PAE))
-        return {ErrorCode::InvalidArgument, "long mode requires CR4.PAE"};
-    if (r.cr8 > 15) return {ErrorCode::InvalidArgument, "CR8 holds a 4-bit priority"};
-    if ((r.efer & Efer::LMA) && (r.cr3 & ~kPhysAddrMask))
-        return {ErrorCode::InvalidArgument, "CR3 sets bits beyond the physical address width"};
+        return bad("EFER.LMA must equal EFER.LME && CR0.PG");
+    if (lma_expected && !(r.cr4 & Cr4::PAE)) return bad("long mode requires CR4.PAE");
+    if (lma_expected && r.cs.l && r.cs.db) return bad("CS.L and CS.D are both set in long mode");
+    if (r.cr8 > 15) return bad("CR8 holds a 4-bit priority");
+    if ((r.cr4 & Cr4::PAE) && (r.cr3 & ~kPhysAddrMask))
+        return bad("CR3 sets bits beyond the physical address width");
+    if (r.apic_base & ~(0x000000fffffff000ull | kApicBaseBsp | kApicBaseEnable))
+        return bad("APIC base sets reserved bits");
+    return Status::ok();
+}
+
+template <class S>
+void VcpuImpl::load_sregs_common(const S& r) {
     cpu::CpuState& s = m_v.state();
     s.seg[cpu::CS] = from_api(r.cs);
     s.seg[cpu::DS] = from_api(r.ds);
@@ -145,119 +167,84 @@ Status VcpuImpl::set_sregs(const Sregs& r) {
     s.efer = r.efer;
     s.msr.apic_base = r.apic_base;
     m_v.state_changed();
+}
+
+Sregs VcpuImpl::get_sregs() const { return get_sregs_common<Sregs>(); }
+
+Status VcpuImpl::set_sregs(const Sregs& r) {
+    if (Status st = check_sregs_common(r); !st) return st;
+    load_sregs_common(r);
     return Status::ok();
 }
 
-Result<uint64_t> VcpuImpl::get_msr(uint32_t index) const {
-    const cpu::CpuState& s = m_v.state();
-    switch (index) {
-        case msr_index(Msr::EFER): return s.efer;
-        case msr_index(Msr::STAR): return s.msr.star;
-        case msr_index(Msr::LSTAR): return s.msr.lstar;
-        case msr_index(Msr::CSTAR): return s.msr.cstar;
-        case msr_index(Msr::SFMASK): return s.msr.sfmask;
-        case msr_index(Msr::KERNEL_GS_BASE): return s.msr.kernel_gs_base;
-        case msr_index(Msr::FS_BASE): return s.seg[cpu::FS].base;
-        case msr_index(Msr::GS_BASE): return s.seg[cpu::GS].base;
-        case msr_index(Msr::SYSENTER_CS): return s.msr.sysenter_cs;
-        case msr_index(Msr::SYSENTER_ESP): return s.msr.sysenter_esp;
-        case msr_index(Msr::SYSENTER_EIP): return s.msr.sysenter_eip;
-        case msr_index(Msr::PAT): return s.msr.pat;
-        case msr_index(Msr::TSC): return s.icount + s.msr.tsc_offset;
-        case msr_index(Msr::TSC_AUX): return s.msr.tsc_aux;
-        case msr_index(Msr::APIC_BASE): return s.msr.apic_base;
-        case msr_index(Msr::SMBASE): return s.smm.smbase;
-        case msr_index(Msr::SMI_COUNT): return s.smm.smi_count;
-        case msr_index(Msr::VM_CR): return s.msr.vm_cr;
-        case msr_index(Msr::VM_HSAVE_PA): return s.msr.vm_hsave_pa;
-        default: break;
-    }
-    const char* name = msr_name(index);
-    return {ErrorCode::NotFound, std::string("MSR ") + (name ? name : std::to_string(index)) +
-                                     " is not readable through the API"};
-}
-
-Status VcpuImpl::set_msr(uint32_t index, uint64_t v) {
-    cpu::CpuState& s = m_v.state();
-    switch (index) {
-        case msr_index(Msr::STAR): s.msr.star = v; return Status::ok();
-        case msr_index(Msr::LSTAR): s.msr.lstar = v; return Status::ok();
-        case msr_index(Msr::CSTAR): s.msr.cstar = v; return Status::ok();
-        case msr_index(Msr::SFMASK): s.msr.sfmask = v & 0xffffffff; return Status::ok();
-        case msr_index(Msr::KERNEL_GS_BASE): s.msr.kernel_gs_base = v; return Status::ok();
-        case msr_index(Msr::FS_BASE): s.seg[cpu::FS].base = v; m_v.state_changed(); return Status::ok();
-        case msr_index(Msr::GS_BASE): s.seg[cpu::GS].base = v; m_v.state_changed(); return Status::ok();
-        case msr_index(Msr::SYSENTER_CS): s.msr.sysenter_cs = v & 0xffff; return Status::ok();
-        case msr_index(Msr::SYSENTER_ESP): s.msr.sysenter_esp = v; return Status::ok();
-        case msr_index(Msr::SYSENTER_EIP): s.msr.sysenter_eip = v; return Status::ok();
-        case msr_index(Msr::PAT): s.msr.pat = v; return Status::ok();
-        case msr_index(Msr::TSC): s.msr.tsc_offset = v - s.icount; return Status::ok();
-        case msr_index(Msr::TSC_AUX): s.msr.tsc_aux = v & 0xffffffff; return Status::ok();
-        // IA32_SMBASE is writable only by the host (as in KVM); the guest relocates through SMRAM.
-        case msr_index(Msr::SMBASE):
-            if (v >> 32) return {ErrorCode::InvalidArgument, "SMBASE must fit in 32 bits"};
-            s.smm.smbase = v;
-            return Status::ok();
-        case msr_index(Msr::SMI_COUNT): s.smm.smi_count = v; return Status::ok();
-        // Host writes take what a guest WRMSR could have left there.
-        case msr_index(Msr::VM_CR):
-            if (v & ~uint64_t{0x1f}) return {ErrorCode::InvalidArgument, "VM_CR has only bits 4:0"};
-            s.msr.vm_cr = v;
-            return Status::ok();
-        case msr_index(Msr::VM_HSAVE_PA):
-            if ((v & 0xfff) || (v & ~kPhysAddrMask))
-                return {ErrorCode::InvalidArgument, "VM_HSAVE_PA must be page aligned and below MAXPHYADDR"};
-            s.msr.vm_hsave_pa = v;
-            return Status::ok();
-        default: break;
-    }
-    return {ErrorCode::NotFound, "MSR " + std::to_string(index) + " is not writable through the API"};
-}
-
 namespace {
-uint8_t to_kvm_shadow(uint8_t s) {
-    return static_cast<uint8_t>(((s & cpu::Shadow::STI) ? kShadowSti : 0) |
-                                ((s & cpu::Shadow::MOV_SS) ? kShadowMovSs : 0));
-}
-uint8_t from_kvm_shadow(uint8_t s) {
-    return static_cast<uint8_t>(((s & kShadowSti) ? cpu::Shadow::STI : 0) |
-                                ((s & kShadowMovSs) ? cpu::Shadow::MOV_SS : 0));
+// Legacy PAE paging: the one mode with PDPTE registers (APM Vol 2, 5.4.1; KVM's is_pae_paging).
+bool pae_paging(uint64_t cr0, uint64_t cr4, uint64_t efer) {
+    return (cr0 & Cr0::PG) && (cr4 & Cr4::PAE) && !(efer & Efer::LMA);
 }
 }  // namespace
 
-VcpuEvents VcpuImpl::get_vcpu_events() const {
+bool VcpuImpl::read_pdptes(uint64_t cr3, uint64_t out[4]) const {
     const cpu::CpuState& s = m_v.state();
-    VcpuEvents e{};
-    e.nmi.pending = s.nmi_pending;
-    e.nmi.masked = s.nmi_blocked;
-    e.interrupt_shadow = to_kvm_shadow(s.interrupt_shadow);
-    e.smi.smm = s.smm.in_smm;
-    e.smi.pending = s.smm.smi_pending;
-    e.smi.smm_inside_nmi = s.smm.inside_nmi;
-    e.smi.latched_init = s.smm.init_latched;
-    e.smm_saved_shadow = to_kvm_shadow(s.smm.saved_shadow);
-    return e;
+    if (s.svm.nested_paging()) return false;
+    cpu::Mmu& mmu = m_v.core().mmu;
+    // The walker takes the 32-byte-aligned table at CR3 bits 31:5 (APM Vol 2, 5.3.2 "CR3").
+    const uint8_t* p = mmu.memory().host_ptr(mmu.address_space(), cr3 & 0xffffffe0, 32, false);
+    if (!p) return false;
+    std::memcpy(out, p, 32);
+    return true;
 }
 
-Status VcpuImpl::set_vcpu_events(const VcpuEvents& e) {
-    for (uint8_t b : {e.nmi.pending, e.nmi.masked, e.smi.smm, e.smi.pending, e.smi.smm_inside_nmi,
-                      e.smi.latched_init})
-        if (b > 1) return {ErrorCode::InvalidArgument, "vcpu events: flags must be 0 or 1"};
-    if ((e.interrupt_shadow | e.smm_saved_shadow) & ~(kShadowSti | kShadowMovSs))
-        return {ErrorCode::InvalidArgument, "vcpu events: unknown interrupt-shadow bits"};
-    if (!e.smi.smm && (e.smi.smm_inside_nmi || e.smm_saved_shadow))
-        return {ErrorCode::InvalidArgument,
-                "vcpu events: smm_inside_nmi and smm_saved_shadow need smi.smm = 1"};
+Sregs2 VcpuImpl::get_sregs2() const {
+    Sregs2 o = get_sregs_common<Sregs2>();
+    if (pae_paging(o.cr0, o.cr4, o.efer) && read_pdptes(o.cr3, o.pdptrs))
+        o.flags |= kSregs2PdptrsValid;
+    return o;
+}
+
+Status VcpuImpl::set_sregs2(const Sregs2& r) {
+    if (r.flags & ~kSregs2PdptrsValid)
+        return {ErrorCode::InvalidArgument, "sregs2: unknown flags (only PDPTRS_VALID = 1 exists)"};
+    if (Status st = check_sregs_common(r); !st) return st;
+    if (r.flags & kSregs2PdptrsValid) {
+        if (!pae_paging(r.cr0, r.cr4, r.efer))
+            return {ErrorCode::InvalidArgument,
+                    "sregs2: PDPTRS_VALID needs legacy PAE paging (CR0.PG, CR4.PAE, not EFER.LMA)"};
+        // vx86 has no PDPTE registers: a walk reads them from memory at CR3, so it can take only
+        // the values memory holds (those get_sregs2 reports).
+        uint64_t mem[4];
+        if (!read_pdptes(r.cr3, mem))
+            return {ErrorCode::Unsupported,
+                    "sregs2: vx86 keeps no PDPTE registers and cannot check these against memory "
+                    "(nested paging, or no RAM at CR3); set them without PDPTRS_VALID"};
+        for (unsigned i = 0; i < 4; ++i)
+            if (mem[i] != r.pdptrs[i])
+                return {ErrorCode::Unsupported,
+                        fmt::format("sregs2: PDPTE {} is {:#x} but memory at CR3 holds {:#x}; "
+                                    "vx86 keeps no PDPTE registers (its walks read memory), so "
+                                    "it cannot hold PDPTEs that differ from memory",
+                                    i, r.pdptrs[i], mem[i])};
+    }
+    load_sregs_common(r);
+    return Status::ok();
+}
+
+// ---- debug registers (APM Vol 2, 13.1.1) ------------------------------------------------------
+
+DebugRegs VcpuImpl::get_debugregs() const {
+    const cpu::CpuState& s = m_v.state();
+    return DebugRegs{{s.dr[0], s.dr[1], s.dr[2], s.dr[3]}, s.dr[6], s.dr[7], 0};
+}
+
+Status VcpuImpl::set_debugregs(const DebugRegs& r) {
+    if (r.flags) return {ErrorCode::InvalidArgument, "debugregs: flags must be 0"};
+    if (r.dr6 >> 32) return {ErrorCode::InvalidArgument, "debugregs: DR6 bits 63:32 must be 0"};
+    if (r.dr7 >> 32) return {ErrorCode::InvalidArgument, "debugregs: DR7 bits 63:32 must be 0"};
     cpu::CpuState& s = m_v.state();
-    s.nmi_pending = e.nmi.pending;
-    s.nmi_blocked = e.nmi.masked;
-    s.interrupt_shadow = from_kvm_shadow(e.interrupt_shadow);
-    s.smm.in_smm = e.smi.smm;
-    s.smm.smi_pending = e.smi.pending;
-    s.smm.inside_nmi = e.smi.smm_inside_nmi;
-    s.smm.init_latched = e.smi.latched_init;
-    s.smm.saved_shadow = from_kvm_shadow(e.smm_saved_shadow);
-    m_v.state_changed();  // switches the address space to match smi.smm
+    for (unsigned i = 0; i < 4; ++i) s.dr[i] = r.db[i];
+    // As MOV DR6/DR7 store them: reserved bits read back with their fixed values.
+    s.dr[6] = (r.dr6 & 0x0000f00f) | kDr6Reset;
+    s.dr[7] = (r.dr7 & 0xffff2bff) | kDr7Reset;
     return Status::ok();
 }
 

@@ -28,8 +28,27 @@ public:
     Status set_vcpu_events(const VcpuEvents& events) override;
     NestedState get_nested_state() const override;
     Status set_nested_state(const NestedState& state) override;
+    Sregs2 get_sregs2() const override;
+    Status set_sregs2(const Sregs2& sregs) override;
+    DebugRegs get_debugregs() const override;
+    Status set_debugregs(const DebugRegs& regs) override;
+    MpState get_mp_state() const override;
+    Status set_mp_state(const MpState& state) override;
+    std::vector<uint32_t> get_msr_index_list() const override;
+    MsrsOutcome get_msrs(std::span<MsrEntry> entries) const override;
+    MsrsOutcome set_msrs(std::span<const MsrEntry> entries) override;
 
 private:
+    // The PDPTEs a legacy-PAE walk at `cr3` reads now, from RAM of the current address space.
+    // False where vx86 cannot read them without side effects (nested paging, no RAM there).
+    bool read_pdptes(uint64_t cr3, uint64_t out[4]) const;
+    template <class S>
+    S get_sregs_common() const;
+    template <class S>
+    Status check_sregs_common(const S& r) const;
+    template <class S>
+    void load_sregs_common(const S& r);
+
     cpu::Vcpu& m_v;
 };
 
