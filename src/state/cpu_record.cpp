@@ -194,8 +194,10 @@ std::string check(const CpuState& s, const CpuFeatures& f) {
         if (g->attrib & 0xf000) return fmt::format("segment attrib {:#x}: bits 15:12 set", g->attrib);
     if (s.interrupt_shadow & ~(Shadow::STI | Shadow::MOV_SS)) return "interrupt_shadow: unknown bits";
     if (s.smm.saved_shadow & ~(Shadow::STI | Shadow::MOV_SS)) return "smm.saved_shadow: unknown bits";
-    if (!s.smm.in_smm && (s.smm.inside_nmi || s.smm.init_latched || s.smm.saved_shadow))
-        return "smm.inside_nmi / init_latched / saved_shadow set outside SMM";
+    // init_latched is legal outside SMM too: an INIT signalled since the last instruction
+    // boundary (Vcpu::inject_init) waits there to be taken, or to be intercepted in L2.
+    if (!s.smm.in_smm && (s.smm.inside_nmi || s.smm.saved_shadow))
+        return "smm.inside_nmi / saved_shadow set outside SMM";
     if (s.smm.smbase >> 32) return "smm.smbase beyond 4 GiB";
     if (s.svm.guest_mode && !(s.efer & Efer::SVME)) return "svm.guest_mode without efer.SVME";
     if (s.svm.guest_mode && s.smm.in_smm)

@@ -296,6 +296,21 @@ TEST(SnapshotDevices, DirtyLogStateIsKept) {
     EXPECT_FALSE(fresh->dirty_logging());
 }
 
+// An INIT signalled between runs is pending in the vCPU and travels with it.
+TEST(SnapshotDevices, PendingInitIsKept) {
+    std::string serial, s2, s3;
+    auto b = make_board(kGuests[3], &serial);
+    b->run(3000);
+    b->vcpu().inject_init();
+    const auto blob = save_machine(*b);
+    auto fresh = make_board(kGuests[3], &s2);
+    ASSERT_TRUE(restore_machine(*fresh, blob));
+    EXPECT_TRUE(fresh->vcpu().state().smm.init_latched);
+    b->run(1000);
+    fresh->run(1000);
+    EXPECT_EQ(save_machine(*fresh), save_machine(*b));
+}
+
 // ---- bad snapshots ----------------------------------------------------------------------------
 
 struct SnapshotErrors : ::testing::Test {
