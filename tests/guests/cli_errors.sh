@@ -41,5 +41,36 @@ expect_error "bad debug-exit iobase" "iobase" -device isa-debug-exit,iobase=zz -
 expect_error "smp 2" "one vCPU" -smp 2 -bios "$tmp/odd.bin"
 expect_error "kvm accel" "tcg" -accel kvm -bios "$tmp/odd.bin"
 expect_error "nothing to run" "nothing to run" -m 64
+# The monitor, live migration and on-demand snapshots.
+expect_error "monitor backend" "-monitor: tcp::4444,server: not in this vx86" -monitor tcp::4444,server -bios "$tmp/odd.bin"
+expect_error "monitor and serial on stdio" "cannot use stdio by multiple character devices" -monitor stdio -serial stdio -bios "$tmp/odd.bin"
+expect_error "monitor and -nographic" "cannot use stdio by multiple character devices" -nographic -monitor stdio -bios "$tmp/odd.bin"
+expect_error "incoming defer" "-incoming: defer: not in this vx86" -incoming defer -bios "$tmp/odd.bin"
+expect_error "incoming unix" "not in this vx86" -incoming unix:/tmp/sock -bios "$tmp/odd.bin"
+expect_error "incoming tcp without port" "expected HOST:PORT" -incoming tcp:localhost -bios "$tmp/odd.bin"
+expect_error "incoming tcp bad port" "port 'http' is not a number" -incoming tcp:localhost:http -bios "$tmp/odd.bin"
+expect_error "incoming tcp port range" "out of range" -incoming tcp::70000 -bios "$tmp/odd.bin"
+expect_error "incoming tcp options" "not supported" -incoming tcp::4444,ipv4 -bios "$tmp/odd.bin"
+expect_error "incoming tcp bad host" "cannot resolve" -incoming tcp:no-such-host.invalid:4444 -kernel "$BUILD/guests/tests/exceptions.elf"
+expect_error "incoming file without path" "needs a PATH" -incoming file: -bios "$tmp/odd.bin"
+expect_error "snapshot-on-signal without file" "file=PATH is required" -snapshot-on-signal exit=on -bios "$tmp/odd.bin"
+expect_error "snapshot-on-signal bad property" "unknown property 'exit=maybe'" -snapshot-on-signal "file=$tmp/s,exit=maybe" -bios "$tmp/odd.bin"
+expect_error "snapshot-on-signal missing value" "missing value" -snapshot-on-signal
+# -incoming tcp: a port another listener holds, and a stream that is not a migration.
+port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])' 2>/dev/null || echo 47123)
+"$VX86" -kernel "$BUILD/guests/tests/exceptions.elf" -incoming "tcp:127.0.0.1:$port" </dev/null >/dev/null 2>"$tmp/holder.err" &
+holder=$!
+for _ in $(seq 50); do ss -ltn 2>/dev/null | grep -q ":$port " && break; sleep 0.05; done
+expect_error "incoming tcp port in use" "-incoming: tcp:127.0.0.1:$port: cannot listen" -kernel "$BUILD/guests/tests/exceptions.elf" -incoming "tcp:127.0.0.1:$port"
+printf 'this is not a migration stream, just some bytes of text that go on for a while\n' >/dev/tcp/127.0.0.1/$port
+wait $holder
+st=$?
+total=$((total + 1))
+if [ $st -eq 1 ] && grep -q "^vx86: -incoming: " "$tmp/holder.err"; then
+    echo "ok: incoming tcp garbage stream -> $(head -n1 "$tmp/holder.err")"
+else
+    echo "FAIL: incoming tcp garbage stream: status $st, stderr: $(cat "$tmp/holder.err")"
+    fails=$((fails + 1))
+fi
 echo "cli errors: $((total - fails)) of $total cases gave a clear error"
 [ $fails -eq 0 ]
