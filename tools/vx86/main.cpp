@@ -1,15 +1,40 @@
 // vx86: run a guest on the software x86-64 CPU with a QEMU-compatible command line.
-// Exit status follows QEMU: isa-debug-exit gives (v << 1) | 1, a shutdown with -no-reboot gives 0.
-#include <chrono>
-#include <cstdio>
-#include <fmt/core.h>
-#include <algorithm>
-#include <memory>
+// Exit status follows QEMU: isa-debug-exit gives (v << 1) | 1, a shutdown with -no-reboot gives 0;
+// `quit` on the monitor and a snapshot with exit=on give 0.
+#include <unistd.h>
 
+#include <chrono>
+#include <csignal>
+#include <cstdio>
+#include <memory>
+#include <optional>
+
+#include <fmt/core.h>
+
+#include "monitor.h"
+#include "net.h"
 #include "qemu_options.h"
+#include "run_loop.h"
+#include "session.h"
+#include "signal_snapshot.h"
 #include "vx86/machine.h"
 
+namespace {
+
+// -incoming tcp:HOST:PORT: listen, take one connection, load the stream it carries.
+vx86::Status receive_migration(vx86::Machine& m, const vx86::cli::TcpAddress& where) {
+    auto listeners = vx86::cli::tcp_listen(where);
+    if (!listeners) return listeners.status();
+    auto fd = vx86::cli::tcp_accept_one(*listeners);
+    if (!fd) return fd.status();
+    return m.migrate_incoming(*fd);  // takes the socket
+}
+
+}  // namespace
+
 int main(int argc, char** argv) {
+    // A destination that goes away must give a failed migration, not kill the source.
+    std::signal(SIGPIPE, SIG_IGN);
     std::vector<std::string> args(argv + 1, argv + argc);
     if (!args.empty() && args[0] == "inspect") {
         if (args.size() != 2) {
@@ -37,6 +62,8 @@ int main(int argc, char** argv) {
         fmt::print("vx86 0.1 (x86-64 software CPU; QEMU-compatible command line)\n");
         return 0;
     }
+    // Before anything that may wait (an incoming migration), so SIGUSR1 never kills the process.
+    if (opts->signal_snapshot_armed) vx86::cli::install_snapshot_signal();
     FILE* serial = nullptr;
     if (opts->serial == "stdio") {
         serial = stdout;
@@ -65,49 +92,43 @@ int main(int argc, char** argv) {
             fmt::print(stderr, "vx86: -incoming: {}\n", st.message());
             return 1;
         }
-    }
-    const auto t0 = std::chrono::steady_clock::now();
-    vx86::MachineResult r{vx86::MachineOutcome::InsnLimit, 0, 0};
-    uint64_t budget = opts->max_insns;
-    if (opts->snapshot_armed) {
-        // Run up to the requested instruction count (counted from power-on, so it carries on
-        // across -incoming), save there, then go on or stop.
-        const uint64_t now = m.vcpu().instructions_retired();
-        if (opts->snapshot_at < now) {
-            fmt::print(stderr, "vx86: -snapshot-at {}: the restored guest has already retired {} "
-                               "instructions\n", opts->snapshot_at, now);
+    } else if (opts->incoming_tcp) {
+        if (auto st = receive_migration(m, *opts->incoming_tcp); !st) {
+            fmt::print(stderr, "vx86: -incoming: {}\n", st.message());
             return 1;
         }
-        const uint64_t until = opts->snapshot_at > now ? opts->snapshot_at - now : 0;
-        if (until) r = m.run(std::min(until, budget));
-        if (r.outcome == vx86::MachineOutcome::InsnLimit && r.instructions == until) {
-            if (serial) std::fflush(serial);
-            if (auto st = m.save_snapshot_file(opts->snapshot_file); !st) {
-                fmt::print(stderr, "vx86: -snapshot-at: {}\n", st.message());
-                return 1;
-            }
-            if (opts->snapshot_exit) {
-                if (serial && serial != stdout) std::fclose(serial);
-                return 0;
-            }
-            budget = budget == ~uint64_t{0} ? budget : budget - r.instructions;
-            const uint64_t before = r.instructions;
-            r = m.run(budget);
-            r.instructions += before;
-        } else {
-            fmt::print(stderr, "vx86: -snapshot-at: the guest stopped after {} instructions, before "
-                               "instruction {}; no snapshot written\n", now + r.instructions,
-                       opts->snapshot_at);
-        }
-    } else {
-        r = m.run(budget);
     }
+    vx86::cli::Session session(m, serial, stderr);
+    std::optional<vx86::cli::Monitor> monitor;
+    if (opts->monitor_stdio) monitor.emplace(session, STDIN_FILENO, stdout);
+    vx86::cli::RunPlan plan;
+    plan.max_insns = opts->max_insns;
+    plan.snapshot_armed = opts->snapshot_armed;
+    plan.snapshot_at = opts->snapshot_at;
+    plan.snapshot_file = opts->snapshot_file;
+    plan.snapshot_exit = opts->snapshot_exit;
+    plan.signal_armed = opts->signal_snapshot_armed;
+    plan.signal_file = opts->signal_snapshot_file;
+    plan.signal_exit = opts->signal_snapshot_exit;
+
+    const auto t0 = std::chrono::steady_clock::now();
+    const vx86::cli::RunOutcome o = vx86::cli::run_guest(session, monitor ? &*monitor : nullptr, plan);
+    const vx86::MachineResult& r = o.result;
     const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     if (serial) std::fflush(serial);
     if (serial && serial != stdout) std::fclose(serial);
     if (opts->stats)
         fmt::print(stderr, "vx86: {} instructions in {:.3f} s ({:.1f} MIPS)\n", r.instructions, secs,
                    secs > 0 ? r.instructions / secs / 1e6 : 0.0);
+    switch (o.end) {
+        case vx86::cli::RunEnd::Error: return 1;
+        case vx86::cli::RunEnd::Quit:
+        case vx86::cli::RunEnd::Snapshot: return 0;
+        case vx86::cli::RunEnd::Budget:
+            fmt::print(stderr, "vx86: stopped after {} instructions (--max-insns)\n", r.instructions);
+            return 0;
+        case vx86::cli::RunEnd::Guest: break;
+    }
     switch (r.outcome) {
         case vx86::MachineOutcome::DebugExit: return r.exit_status;
         case vx86::MachineOutcome::Shutdown: return 0;

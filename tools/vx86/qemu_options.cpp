@@ -20,6 +20,7 @@ const std::map<std::string, bool> kQemuOptions = {
     {"no-reboot", false}, {"accel", true}, {"vga", true},        {"nodefaults", false},
     {"monitor", true}, {"name", true},     {"help", false},      {"h", false},
     {"version", false}, {"enable-kvm", false}, {"snapshot-at", true}, {"incoming", true},
+    {"snapshot-on-signal", true},
 };
 
 Status bad(const std::string& opt, const std::string& why) {
@@ -142,6 +143,44 @@ Status apply_snapshot_at(const std::string& text, Options& o) {
     if (o.snapshot_file.empty()) return bad("snapshot-at", "'" + text + "': file=PATH is required");
     return Status::ok();
 }
+
+// -snapshot-on-signal file=PATH[,exit=on|off]
+Status apply_snapshot_on_signal(const std::string& text, Options& o) {
+    o.signal_snapshot_armed = true;
+    for (const std::string& p : split(text, ',')) {
+        if (p.rfind("file=", 0) == 0 && p.size() > 5) o.signal_snapshot_file = p.substr(5);
+        else if (p == "exit=on") o.signal_snapshot_exit = true;
+        else if (p == "exit=off") o.signal_snapshot_exit = false;
+        else return bad("snapshot-on-signal", "unknown property '" + p + "' (file=PATH, exit=on|off)");
+    }
+    if (o.signal_snapshot_file.empty())
+        return bad("snapshot-on-signal", "'" + text + "': file=PATH is required");
+    return Status::ok();
+}
+
+// -incoming file:PATH | tcp:[HOST]:PORT
+Status apply_incoming(const std::string& text, Options& o) {
+    if (text.rfind("file:", 0) == 0 && text.size() > 5) {
+        o.incoming_file = text.substr(5);
+        return Status::ok();
+    }
+    if (text == "file:") return bad("incoming", "file: needs a PATH");
+    if (text.rfind("tcp:", 0) == 0) {
+        auto a = parse_tcp_address(text.substr(4));
+        if (!a) return bad("incoming", a.message());
+        o.incoming_tcp = *a;
+        return Status::ok();
+    }
+    return bad("incoming", text + ": not in this vx86 (use tcp:HOST:PORT or file:PATH)");
+}
+
+// -monitor stdio|none. QEMU's other backends (tcp:, unix:, telnet ...) are not in vx86.
+Status apply_monitor(const std::string& text, Options& o) {
+    if (text == "stdio") o.monitor_stdio = true;
+    else if (text == "none" || text == "null") o.monitor_stdio = false;
+    else return bad("monitor", text + ": not in this vx86 (use stdio or none)");
+    return Status::ok();
+}
 }  // namespace
 
 std::string usage() {
@@ -155,13 +194,20 @@ std::string usage() {
            "  -machine q35[,smm=on|off]\n"
            "  -serial stdio|file:PATH|none\n"
            "  -device isa-debug-exit[,iobase=N][,iosize=N]\n"
-           "  -nographic, -display none, -vga none, -nodefaults, -monitor none, -no-reboot\n"
+           "  -monitor stdio|none QEMU's human monitor (help, info status|migrate, migrate,\n"
+           "                      migrate_cancel, migrate_set_parameter, stop, cont, quit)\n"
+           "  -nographic, -display none, -vga none, -nodefaults, -no-reboot\n"
            "  -accel tcg          accepted (vx86 is a software CPU)\n"
            "vx86 options:\n"
            "  -snapshot-at N,file=PATH[,exit=on]\n"
            "                      save a snapshot once N guest instructions have retired (and\n"
            "                      stop there with exit=on, exit status 0)\n"
+           "  -snapshot-on-signal file=PATH[,exit=on]\n"
+           "                      on SIGUSR1, save a snapshot at the next slice boundary (and\n"
+           "                      stop there with exit=on, exit status 0)\n"
            "  -incoming file:PATH restore a snapshot taken with the same options, then run on\n"
+           "  -incoming tcp:[HOST]:PORT\n"
+           "                      wait for one live migration on PORT, then run the guest on\n"
            "  vx86 inspect PATH   print a snapshot decoded section by section\n"
            "  --max-insns N       stop after N instructions\n"
            "  --stats             print instructions retired and MIPS to stderr\n";
@@ -202,7 +248,7 @@ Result<Options> parse_options(const std::vector<std::string>& args) {
     CLI::App app{"vx86"};
     app.set_help_flag();
     std::string kernel, bios, append, mem, smp, serial, display, cpu = "qemu64", accel, vga, monitor, name;
-    std::string snapshot_at, incoming;
+    std::string snapshot_at, incoming, snapshot_on_signal;
     std::vector<std::string> devices, machines;
     bool nographic = false, no_reboot = false, nodefaults = false, help = false, version = false, kvm = false;
     app.add_option("--kernel", kernel);
@@ -221,6 +267,7 @@ Result<Options> parse_options(const std::vector<std::string>& args) {
     app.add_option("--name", name);
     app.add_option("--snapshot-at", snapshot_at);
     app.add_option("--incoming", incoming);
+    app.add_option("--snapshot-on-signal", snapshot_on_signal);
     app.add_flag("--nographic", nographic);
     app.add_flag("--no-reboot", no_reboot);
     app.add_flag("--nodefaults", nodefaults);
@@ -269,8 +316,8 @@ Result<Options> parse_options(const std::vector<std::string>& args) {
         return Status(ErrorCode::InvalidArgument, "-display " + display + ": vx86 has no display; use -display none");
     if (!vga.empty() && vga != "none" && vga != "std")
         return Status(ErrorCode::InvalidArgument, "-vga " + vga + ": not supported (use none)");
-    if (!monitor.empty() && monitor != "none")
-        return Status(ErrorCode::InvalidArgument, "-monitor " + monitor + ": vx86 has no monitor (use none)");
+    if (!monitor.empty())
+        if (auto st = apply_monitor(monitor, o); !st) return st;
     if (nographic) o.serial = "stdio";
     if (!serial.empty()) {
         if (serial == "stdio" || serial == "mon:stdio") o.serial = "stdio";
@@ -278,16 +325,15 @@ Result<Options> parse_options(const std::vector<std::string>& args) {
         else if (serial.rfind("file:", 0) == 0 && serial.size() > 5) o.serial = serial;
         else return Status(ErrorCode::InvalidArgument, "-serial " + serial + ": use stdio, file:PATH or none");
     }
+    if (o.monitor_stdio && o.serial == "stdio")
+        return bad("monitor", "stdio: cannot use stdio by multiple character devices (the serial port "
+                              "has it; give -serial file:PATH or none)");
     if (!snapshot_at.empty())
         if (auto st = apply_snapshot_at(snapshot_at, o); !st) return st;
-    if (!incoming.empty()) {
-        if (incoming.rfind("file:", 0) == 0 && incoming.size() > 5)
-            o.incoming_file = incoming.substr(5);
-        else if (incoming.rfind("tcp:", 0) == 0 || incoming == "defer")
-            return bad("incoming", incoming + ": live migration is not in this vx86 yet; use file:PATH");
-        else
-            return bad("incoming", incoming + ": use file:PATH");
-    }
+    if (!snapshot_on_signal.empty())
+        if (auto st = apply_snapshot_on_signal(snapshot_on_signal, o); !st) return st;
+    if (!incoming.empty())
+        if (auto st = apply_incoming(incoming, o); !st) return st;
     if (kernel.empty() && bios.empty())
         return Status(ErrorCode::InvalidArgument, "nothing to run: give -kernel FILE or -bios FILE");
     return o;

@@ -3,9 +3,11 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
+#include "net.h"
 #include "vx86/machine.h"
 #include "vx86/status.h"
 
@@ -21,8 +23,15 @@ struct Options {
     uint64_t snapshot_at = 0;
     std::string snapshot_file;
     bool snapshot_exit = false;
-    // -incoming file:PATH
+    // -incoming file:PATH, or -incoming tcp:HOST:PORT (listen, accept one migration stream)
     std::string incoming_file;
+    std::optional<TcpAddress> incoming_tcp;
+    // -monitor stdio|none
+    bool monitor_stdio = false;
+    // -snapshot-on-signal file=PATH[,exit=on]: save on SIGUSR1 at the next slice boundary.
+    bool signal_snapshot_armed = false;
+    std::string signal_snapshot_file;
+    bool signal_snapshot_exit = false;
     bool show_help = false;
     bool show_version = false;
 };
