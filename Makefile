@@ -35,12 +35,12 @@ run: build
 test: build
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS) --timeout 600
 
-# Every test but the QEMU oracle again under AddressSanitizer and UndefinedBehaviorSanitizer.
+# Every test but the QEMU oracle and the slow ones (label slow) again under AddressSanitizer and UndefinedBehaviorSanitizer.
 test-sanitize: deps
 	cmake -S . -B $(SAN_BUILD) -G Ninja -DCMAKE_BUILD_TYPE=Debug -DVX86_SANITIZE=ON
 	cmake --build $(SAN_BUILD) -j $(JOBS)
 	cd $(SAN_BUILD) && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
-	  ctest --output-on-failure -j $(JOBS) --timeout 900 -LE 'qemu-oracle'
+	  ctest --output-on-failure -j $(JOBS) --timeout 900 -LE 'qemu-oracle|slow'
 
 # libFuzzer targets (clang), each run for FUZZ_SECONDS.
 FUZZ_BUILD ?= build-fuzz
