@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "fuzz/edit_records.h"
 #include "machine/board.h"
 #include "state/container.h"
 #include "state/snapshot.h"
@@ -53,32 +54,13 @@ Fixture& fixture() {
     return *f;
 }
 
-std::vector<uint8_t> mutate(const std::vector<uint8_t>& valid, const uint8_t* data, size_t size) {
-    auto c = state::parse_container(valid, [](uint32_t) -> uint16_t { return 1; });
-    if (!c) std::abort();
-    std::vector<std::vector<uint8_t>> payloads;
-    for (const auto& r : c->records) payloads.emplace_back(r.payload.begin(), r.payload.end());
-    // Edits of 4 bytes each: record index, offset (2 bytes), new value.
-    for (size_t i = 0; i + 4 <= size; i += 4) {
-        auto& p = payloads[data[i] % payloads.size()];
-        if (p.empty()) continue;
-        const size_t at = (size_t{data[i + 1]} | size_t{data[i + 2]} << 8) % p.size();
-        if (data[i + 3] == 0xff && data[i + 1] == 0xff) p.resize(at);  // cut the record short
-        else p[at] = data[i + 3];
-    }
-    state::ContainerWriter w(c->header);
-    for (size_t i = 0; i < payloads.size(); ++i)
-        w.add(c->records[i].type, c->records[i].version, c->records[i].flags, payloads[i]);
-    return w.finish();
-}
-
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     if (size < 1) return 0;
     Fixture& f = fixture();
     const std::vector<uint8_t> input =
-        (data[0] & 1) ? mutate(f.valid, data + 1, size - 1) : std::vector<uint8_t>(data + 1, data + size);
+        (data[0] & 1) ? fuzz::edit_records(f.valid, data + 1, size - 1) : std::vector<uint8_t>(data + 1, data + size);
     const auto before = state::save_machine(*f.board);
     if (!state::restore_machine(*f.board, input)) {
         if (state::save_machine(*f.board) != before) std::abort();  // a refused restore changed it
