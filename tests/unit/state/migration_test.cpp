@@ -43,7 +43,9 @@ std::string firmware_path() {
         std::copy(std::begin(code), std::end(code), img.begin() + 0x1E000);
         const uint8_t reset[] = {0xEA, 0x00, 0xE0, 0x00, 0xF0};  // jmp far F000:E000
         std::copy(std::begin(reset), std::end(reset), img.begin() + 0x1FFF0);
-        const std::string p = ::testing::TempDir() + "/vx86_migration_fw.bin";
+        // One file per process: ctest runs the tests of this file in parallel processes.
+        const std::string p =
+            ::testing::TempDir() + "/vx86_migration_fw." + std::to_string(::getpid()) + ".bin";
         std::ofstream(p, std::ios::binary).write(reinterpret_cast<const char*>(img.data()),
                                                  static_cast<std::streamsize>(img.size()));
         return p;
@@ -56,8 +58,11 @@ std::unique_ptr<Board> make_board(uint64_t ram = 16ull << 20) {
     c.ram_bytes = ram;
     c.bios_path = firmware_path();
     auto b = Board::create(c);
-    EXPECT_TRUE(b) << b.message();
-    return b ? std::move(*b) : nullptr;
+    if (!b) {
+        ADD_FAILURE() << b.message();
+        std::abort();  // every test needs its boards
+    }
+    return std::move(*b);
 }
 
 struct Pair {
